@@ -1,0 +1,6 @@
+export * from './errors';
+export * from './validate';
+export * from './unit';
+export * from './quarter';
+export * from './objective';
+export * from './keyResult';

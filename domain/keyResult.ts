@@ -1,0 +1,277 @@
+import type {
+  CheckInRecorded,
+  Direction,
+  FieldRevision,
+  Instant,
+  KeyResultDefined,
+  KeyResultEvent,
+  KeyResultKind,
+  KeyResultRevised,
+  KeyResultScored,
+} from '../events/catalogue';
+import { notFound, rejected } from './errors';
+import type { ObjectiveState } from './objective';
+import { assertQuarterOpen, type QuarterState } from './quarter';
+import { LIMITS, confidence, finiteNumber, instant, ms, optionalText, requiredText, score } from './validate';
+
+export type KeyResultState =
+  | { status: 'undefined' }
+  | {
+      status: 'defined';
+      id: string;
+      objectiveId: string;
+      unitId: string;
+      quarterId: string;
+      title: string;
+      metric: string;
+      unit: string | null;
+      baseline: number;
+      target: number;
+      direction: Direction;
+      kind: KeyResultKind;
+      score: number | null;
+    };
+
+type DefinedKeyResult = Extract<KeyResultState, { status: 'defined' }>;
+
+export const initialKeyResultState: KeyResultState = { status: 'undefined' };
+
+export function evolveKeyResult(state: KeyResultState, event: KeyResultEvent): KeyResultState {
+  if (event.type === 'KeyResultDefined') {
+    const { keyResultId, ...rest } = event.data;
+    return { status: 'defined', id: keyResultId, ...rest, score: null };
+  }
+  if (state.status === 'undefined') return state;
+  switch (event.type) {
+    case 'KeyResultRevised': {
+      const next: DefinedKeyResult = { ...state };
+      for (const change of event.data.changes) applyRevision(next, change);
+      return next;
+    }
+    case 'CheckInRecorded':
+      return state;
+    case 'KeyResultScored':
+      return { ...state, score: event.data.score };
+    default: {
+      const unknown: never = event;
+      return unknown;
+    }
+  }
+}
+
+function applyRevision(kr: DefinedKeyResult, change: FieldRevision): void {
+  switch (change.field) {
+    case 'title':
+    case 'metric':
+      kr[change.field] = String(change.to);
+      return;
+    case 'unit':
+      kr.unit = change.to === null ? null : String(change.to);
+      return;
+    case 'baseline':
+    case 'target':
+      kr[change.field] = Number(change.to);
+      return;
+    case 'kind':
+      kr.kind = change.to as KeyResultKind;
+      return;
+    default: {
+      const unknown: never = change.field;
+      return unknown;
+    }
+  }
+}
+
+/** The direction baseline and target imply. */
+export const impliedDirection = (baseline: number, target: number): Direction =>
+  target > baseline ? 'INCREASE' : 'DECREASE';
+
+function assertMeasurable(baseline: number, target: number, direction: Direction): void {
+  if (baseline === target) {
+    throw rejected(
+      'TARGET_EQUALS_BASELINE',
+      'The target equals the baseline, so there is nothing to achieve: set a target that differs from where the metric is now.',
+    );
+  }
+  if (impliedDirection(baseline, target) !== direction) {
+    throw rejected(
+      'DIRECTION_CONTRADICTS_TARGET',
+      `direction ${direction} contradicts baseline ${baseline} and target ${target}; swap them or change the direction.`,
+    );
+  }
+}
+
+/** The owning objective must exist and be active, and its quarter open. */
+function assertObjectiveActive(objective: ObjectiveState, objectiveId: string, quarter: QuarterState): void {
+  if (objective.status === 'none') throw notFound('objective', objectiveId);
+  assertQuarterOpen(quarter, objective.quarterId);
+  if (objective.status === 'RETIRED') {
+    throw rejected('OBJECTIVE_RETIRED', `Objective ${objectiveId} is retired: its key results accept no check-ins, scores or changes.`);
+  }
+}
+
+export interface DefineKeyResult {
+  keyResultId: string;
+  objectiveId: string;
+  title: string;
+  metric: string;
+  unit?: string | null;
+  baseline: number;
+  target: number;
+  direction?: Direction | null;
+  kind?: KeyResultKind | null;
+}
+
+export function defineKeyResult(
+  command: DefineKeyResult,
+  state: KeyResultState,
+  objective: ObjectiveState,
+  quarter: QuarterState,
+): KeyResultDefined[] {
+  if (state.status !== 'undefined') throw rejected('KEY_RESULT_EXISTS', `Key result ${command.keyResultId} already exists.`);
+  assertObjectiveActive(objective, command.objectiveId, quarter);
+  if (objective.status === 'none') throw notFound('objective', command.objectiveId);
+  const title = requiredText('title', command.title, LIMITS.keyResultTitle);
+  const metric = requiredText('metric', command.metric, LIMITS.metric);
+  const baseline = finiteNumber('baseline', command.baseline);
+  const target = finiteNumber('target', command.target);
+  const direction = command.direction ?? impliedDirection(baseline, target);
+  assertMeasurable(baseline, target, direction);
+  return [
+    {
+      type: 'KeyResultDefined',
+      data: {
+        keyResultId: command.keyResultId,
+        objectiveId: objective.id,
+        unitId: objective.unitId,
+        quarterId: objective.quarterId,
+        title,
+        metric,
+        unit: optionalText('unit', command.unit, LIMITS.measurementUnit),
+        baseline,
+        target,
+        direction,
+        kind: command.kind ?? 'OUTCOME',
+      },
+    },
+  ];
+}
+
+function existing(state: KeyResultState, id: string): DefinedKeyResult {
+  if (state.status === 'undefined') throw notFound('key result', id);
+  return state;
+}
+
+const scope = (kr: DefinedKeyResult) => ({
+  keyResultId: kr.id,
+  objectiveId: kr.objectiveId,
+  unitId: kr.unitId,
+  quarterId: kr.quarterId,
+});
+
+export interface ReviseKeyResult {
+  keyResultId: string;
+  reason: string;
+  title?: string | null;
+  metric?: string | null;
+  /** undefined: keep; null or blank: remove. */
+  unit?: string | null;
+  baseline?: number | null;
+  target?: number | null;
+  kind?: KeyResultKind | null;
+}
+
+/**
+ * Revisions are allowed (learning happens), but every one is kept with its reason: a target moved
+ * after the quarter started is a health finding, not a rejection.
+ */
+export function reviseKeyResult(
+  command: ReviseKeyResult,
+  state: KeyResultState,
+  objective: ObjectiveState,
+  quarter: QuarterState,
+): KeyResultRevised[] {
+  const kr = existing(state, command.keyResultId);
+  assertObjectiveActive(objective, kr.objectiveId, quarter);
+  const reason = requiredText('reason', command.reason, LIMITS.reason);
+  const changes: FieldRevision[] = [];
+  const change = (field: FieldRevision['field'], from: string | number | null, to: string | number | null) => {
+    if (from !== to) changes.push({ field, from, to });
+  };
+  if (command.title != null) change('title', kr.title, requiredText('title', command.title, LIMITS.keyResultTitle));
+  if (command.metric != null) change('metric', kr.metric, requiredText('metric', command.metric, LIMITS.metric));
+  if (command.unit !== undefined) change('unit', kr.unit, optionalText('unit', command.unit, LIMITS.measurementUnit));
+  const baseline = command.baseline != null ? finiteNumber('baseline', command.baseline) : kr.baseline;
+  const target = command.target != null ? finiteNumber('target', command.target) : kr.target;
+  change('baseline', kr.baseline, baseline);
+  change('target', kr.target, target);
+  if (command.kind != null) change('kind', kr.kind, command.kind);
+  assertMeasurable(baseline, target, kr.direction);
+  if (changes.length === 0) return [];
+  return [{ type: 'KeyResultRevised', data: { ...scope(kr), reason, changes } }];
+}
+
+export interface RecordCheckIn {
+  keyResultId: string;
+  confidence: number;
+  value?: number | null;
+  whatChanged?: string | null;
+  blockers?: string | null;
+  /** Back-dating: the moment the reading describes. Defaults to `at`. */
+  asOf?: string | null;
+  at: Instant;
+}
+
+export function recordCheckIn(
+  command: RecordCheckIn,
+  state: KeyResultState,
+  objective: ObjectiveState,
+  quarter: QuarterState,
+): CheckInRecorded[] {
+  const kr = existing(state, command.keyResultId);
+  assertObjectiveActive(objective, kr.objectiveId, quarter);
+  const asOf = command.asOf ? instant('asOf', command.asOf) : command.at;
+  if (ms(asOf) > ms(command.at)) {
+    throw rejected('CHECK_IN_IN_FUTURE', 'asOf cannot be in the future: a check-in describes a reading already taken.');
+  }
+  return [
+    {
+      type: 'CheckInRecorded',
+      data: {
+        ...scope(kr),
+        confidence: confidence(command.confidence),
+        value: command.value == null ? null : finiteNumber('value', command.value),
+        whatChanged: optionalText('whatChanged', command.whatChanged, LIMITS.checkInText),
+        blockers: optionalText('blockers', command.blockers, LIMITS.checkInText),
+        asOf,
+      },
+    },
+  ];
+}
+
+export interface ScoreKeyResult {
+  keyResultId: string;
+  score: number;
+  note?: string | null;
+}
+
+/** Scoring twice is a correction: allowed, but only with a note saying why; both stay in the log. */
+export function scoreKeyResult(
+  command: ScoreKeyResult,
+  state: KeyResultState,
+  objective: ObjectiveState,
+  quarter: QuarterState,
+): KeyResultScored[] {
+  const kr = existing(state, command.keyResultId);
+  assertObjectiveActive(objective, kr.objectiveId, quarter);
+  const value = score(command.score);
+  const note = optionalText('note', command.note, LIMITS.note);
+  if (kr.score !== null && note === null) {
+    throw rejected(
+      'CORRECTION_NEEDS_NOTE',
+      `Key result ${kr.id} was already scored ${kr.score}; a correction needs a note saying why.`,
+    );
+  }
+  return [{ type: 'KeyResultScored', data: { ...scope(kr), score: value, note, previousScore: kr.score, target: kr.target } }];
+}
+

@@ -1,0 +1,32 @@
+/**
+ * A stream was not at the version the writer expected: someone else appended first (or the
+ * stream does or does not exist, against the writer's expectation). Nothing was appended.
+ */
+export class ConcurrencyError extends Error {
+  readonly code = 'CONFLICT';
+  constructor(
+    readonly streamId: string,
+    readonly expectedVersion: number,
+    readonly actualVersion: number,
+  ) {
+    super(
+      `Stream ${streamId} is at version ${actualVersion}, not ${expectedVersion}: it changed since you read it. ` +
+        'Read it again and retry.',
+    );
+    this.name = 'ConcurrencyError';
+  }
+}
+
+/**
+ * Another transaction recorded the same idempotency key while this one was in flight. Nothing was
+ * appended; the caller should answer with the recorded result.
+ */
+export class IdempotencyRace extends Error {
+  constructor(readonly key: string) {
+    super(`Idempotency key ${key} was used by a concurrent request.`);
+    this.name = 'IdempotencyRace';
+  }
+}
+
+/** The database refused to change or remove a recorded event (see the immutability trigger). */
+export const IMMUTABLE_LOG_SQLSTATE = 'P0001';

@@ -1,0 +1,9 @@
+/**
+ * The one thing the store needs from a database connection: run a statement, get rows back.
+ *
+ * Placeholders are `?` (positional). Pass arrays and objects as JSON text and cast them in SQL
+ * (`?::jsonb`), never as raw arrays: the driver underneath expands arrays into lists.
+ */
+export interface Sql {
+  query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
+}

@@ -1,0 +1,230 @@
+import {
+  SCHEMA_VERSION,
+  type DomainEvent,
+  type EventMetadata,
+  type RecordedEvent,
+  type StreamType,
+} from './catalogue';
+import { ConcurrencyError, IdempotencyRace } from './errors';
+import type { Sql } from './sql';
+import { upcast } from './upcasters';
+
+/**
+ * The append-only event log.
+ *
+ * Ordering design (shared/notes/event-store.md, design C): every append updates the single row of
+ * okr_log_head inside its transaction, which both serialises appends and hands out positions.
+ * A transaction holding the head row has all lower positions committed (or rolled back, in which
+ * case the counter rolled back too), so positions are gap-free and visible in commit order: a
+ * reader that remembers "the last position I saw" can never skip an event. The cost is that the
+ * final part of every append (event insert, inline projections, commit) runs one at a time; see
+ * docs/PERFORMANCE.md for what that costs.
+ *
+ * recorded_at is never earlier than its predecessor's, so "the log as of instant T" is a prefix.
+ */
+export interface AppendRequest {
+  organisationId: string;
+  streamId: string;
+  streamType: StreamType;
+  /** The version the stream must be at; 0 means it must not exist yet. */
+  expectedVersion: number;
+  events: readonly DomainEvent[];
+  /**
+   * Other streams whose state the decision relied on, at the versions read. They are share-locked
+   * and compared, so no command is decided on facts that changed under it.
+   */
+  guards?: readonly { streamId: string; version: number }[];
+  metadata: Omit<EventMetadata, 'organisationId'>;
+  recordedAt: Date;
+  /** Recorded with the idempotency key so that a retry can answer the same. */
+  idempotency?: { command: string; requestHash: string; result: unknown };
+}
+
+export interface StreamRead {
+  version: number;
+  events: RecordedEvent[];
+}
+
+export interface IdempotencyRecord {
+  command: string;
+  requestHash: string;
+  result: unknown;
+}
+
+interface EventRow {
+  position: string;
+  organisation_id: string;
+  stream_id: string;
+  stream_version: number;
+  type: string;
+  schema_version: number;
+  data: Record<string, unknown>;
+  metadata: Omit<EventMetadata, 'organisationId'>;
+  recorded_at: Date;
+}
+
+const EVENT_COLUMNS =
+  'position, organisation_id, stream_id, stream_version, type, schema_version, data, metadata, recorded_at';
+
+export function toRecordedEvent(row: EventRow): RecordedEvent {
+  return {
+    type: row.type,
+    data: upcast(row.type, row.schema_version, row.data),
+    position: Number(row.position),
+    streamId: row.stream_id,
+    version: row.stream_version,
+    schemaVersion: row.schema_version,
+    recordedAt: new Date(row.recorded_at),
+    metadata: { ...row.metadata, organisationId: row.organisation_id },
+  } as RecordedEvent;
+}
+
+/** Events that concern a quarter or a unit name it in their data; the log indexes both. */
+const tagOf = (event: DomainEvent, key: 'quarterId' | 'unitId'): string | null => {
+  const value = (event.data as Record<string, unknown>)[key];
+  return typeof value === 'string' ? value : null;
+};
+
+export class EventStore {
+  /**
+   * Appends `events` to one stream atomically, inside the caller's transaction, and returns them as
+   * recorded. Throws ConcurrencyError (appending nothing) when the stream or a guard moved.
+   */
+  async append(sql: Sql, request: AppendRequest): Promise<RecordedEvent[]> {
+    const { organisationId: org, streamId, expectedVersion, events } = request;
+    if (events.length === 0) return [];
+    const idempotencyKey = request.metadata.idempotencyKey;
+    if (idempotencyKey !== null && request.idempotency) {
+      const claimed = await sql.query(
+        `INSERT INTO okr_idempotency (organisation_id, key, command, request_hash, result, stream_id)
+         VALUES (?, ?, ?, ?, ?::jsonb, ?) ON CONFLICT DO NOTHING RETURNING key`,
+        [org, idempotencyKey, request.idempotency.command, request.idempotency.requestHash,
+          JSON.stringify(request.idempotency.result ?? null), streamId],
+      );
+      if (claimed.length === 0) throw new IdempotencyRace(idempotencyKey);
+    }
+
+    // The stream-version write is the optimistic concurrency check, and it holds the stream's row
+    // lock until commit, so a concurrent writer of this stream waits, then fails its check.
+    const newVersion = expectedVersion + events.length;
+    const claimed =
+      expectedVersion === 0
+        ? await sql.query(
+            `INSERT INTO okr_streams (organisation_id, stream_id, stream_type, version)
+             VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING version`,
+            [org, streamId, request.streamType, newVersion],
+          )
+        : await sql.query(
+            `UPDATE okr_streams SET version = ?
+             WHERE organisation_id = ? AND stream_id = ? AND version = ? RETURNING version`,
+            [newVersion, org, streamId, expectedVersion],
+          );
+    if (claimed.length === 0) {
+      throw new ConcurrencyError(streamId, expectedVersion, await this.streamVersion(sql, org, streamId));
+    }
+
+    const guards = request.guards ?? [];
+    if (guards.length > 0) {
+      const rows = await sql.query<{ stream_id: string; version: number }>(
+        `SELECT stream_id, version FROM okr_streams
+         WHERE organisation_id = ? AND stream_id IN (SELECT jsonb_array_elements_text(?::jsonb))
+         ORDER BY stream_id FOR SHARE`,
+        [org, JSON.stringify(guards.map((g) => g.streamId))],
+      );
+      const actual = new Map(rows.map((r) => [r.stream_id, r.version]));
+      for (const guard of guards) {
+        const version = actual.get(guard.streamId) ?? 0;
+        if (version !== guard.version) throw new ConcurrencyError(guard.streamId, guard.version, version);
+      }
+    }
+
+    const payload = events.map((event, i) => ({
+      ord: i + 1,
+      type: event.type,
+      schema_version: SCHEMA_VERSION[event.type],
+      data: event.data,
+      quarter_id: tagOf(event, 'quarterId'),
+      unit_id: tagOf(event, 'unitId'),
+    }));
+    // Taking the head row serialises this last step across all writers (see the class comment).
+    const rows = await sql.query<EventRow>(
+      `WITH head AS (
+         UPDATE okr_log_head
+            SET position = position + ?, recorded_at = greatest(recorded_at, ?::timestamptz)
+          WHERE id = 1
+          RETURNING position - ? AS base, recorded_at
+       )
+       INSERT INTO okr_events (position, organisation_id, stream_id, stream_version, type, schema_version,
+                               data, metadata, recorded_at, quarter_id, unit_id)
+       SELECT head.base + e.ord, ?, ?, ? + e.ord, e.type, e.schema_version, e.data, ?::jsonb,
+              head.recorded_at, e.quarter_id, e.unit_id
+         FROM head, jsonb_to_recordset(?::jsonb)
+           AS e(ord bigint, type text, schema_version int, data jsonb, quarter_id text, unit_id text)
+        ORDER BY e.ord
+       RETURNING ${EVENT_COLUMNS}`,
+      [events.length, request.recordedAt.toISOString(), events.length, org, streamId, expectedVersion,
+        JSON.stringify(request.metadata), JSON.stringify(payload)],
+    );
+    if (rows.length !== events.length) {
+      // Only possible if the head row is missing, which its trigger forbids; never commit half an append.
+      throw new Error(`Appended ${rows.length} of ${events.length} events to ${streamId}; okr_log_head is damaged.`);
+    }
+    return rows.map(toRecordedEvent).sort((a, b) => a.position - b.position);
+  }
+
+  async streamVersion(sql: Sql, organisationId: string, streamId: string): Promise<number> {
+    const rows = await sql.query<{ version: number }>(
+      'SELECT version FROM okr_streams WHERE organisation_id = ? AND stream_id = ?',
+      [organisationId, streamId],
+    );
+    return rows[0]?.version ?? 0;
+  }
+
+  /** One stream's events in version order; version 0 and no events when it does not exist. */
+  async readStream(sql: Sql, organisationId: string, streamId: string): Promise<StreamRead> {
+    const rows = await sql.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM okr_events
+        WHERE organisation_id = ? AND stream_id = ? ORDER BY stream_version`,
+      [organisationId, streamId],
+    );
+    const events = rows.map(toRecordedEvent);
+    return { version: events.at(-1)?.version ?? 0, events };
+  }
+
+  /**
+   * The whole log after `after` (a position), in delivery order, at most `limit` events.
+   * Positions are gap-free and commit-ordered, so paging with the last position seen never skips.
+   */
+  async readAll(
+    sql: Sql,
+    options: { after?: number; limit?: number; organisationId?: string } = {},
+  ): Promise<RecordedEvent[]> {
+    const params: unknown[] = [options.after ?? 0];
+    let where = 'position > ?';
+    if (options.organisationId !== undefined) {
+      where += ' AND organisation_id = ?';
+      params.push(options.organisationId);
+    }
+    params.push(options.limit ?? 1000);
+    const rows = await sql.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM okr_events WHERE ${where} ORDER BY position LIMIT ?`,
+      params,
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  /** The highest position appended so far (0 for an empty log). */
+  async headPosition(sql: Sql): Promise<number> {
+    const rows = await sql.query<{ position: string }>('SELECT position FROM okr_log_head WHERE id = 1');
+    return Number(rows[0]?.position ?? 0);
+  }
+
+  async findIdempotency(sql: Sql, organisationId: string, key: string): Promise<IdempotencyRecord | null> {
+    const rows = await sql.query<{ command: string; request_hash: string; result: unknown }>(
+      'SELECT command, request_hash, result FROM okr_idempotency WHERE organisation_id = ? AND key = ?',
+      [organisationId, key],
+    );
+    const row = rows[0];
+    return row ? { command: row.command, requestHash: row.request_hash, result: row.result } : null;
+  }
+}

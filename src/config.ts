@@ -1,0 +1,54 @@
+import path from 'node:path';
+
+/** Everything the server reads from its environment, parsed once at start. */
+export interface Config {
+  /** PostgreSQL to use; when absent an embedded PostgreSQL is started in `dataDir`. */
+  databaseUrl: string | null;
+  dataDir: string;
+  embeddedPort: number;
+  host: string;
+  port: number;
+  /** The organisation every request acts in until authentication arrives. */
+  organisationId: string;
+  /** Who is recorded as the actor of local requests. */
+  localActor: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got "${raw}").`);
+  }
+  return value;
+}
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const databaseUrl = env.DATABASE_URL?.trim() || null;
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must be a postgres:// URL, e.g. postgres://user:pass@localhost:5432/okr.');
+  }
+  const logLevel = (env.LOG_LEVEL ?? 'info') as Config['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}.`);
+  return {
+    databaseUrl,
+    dataDir: path.resolve(env.OKR_DATA_DIR || '.okr-data'),
+    embeddedPort: int(env, 'OKR_EMBEDDED_PG_PORT', 54329, 1024, 65535),
+    host: env.HOST || '127.0.0.1',
+    port: int(env, 'PORT', 4000, 0, 65535),
+    organisationId: env.OKR_ORGANISATION || 'default',
+    localActor: env.OKR_ACTOR || 'local-admin',
+    logLevel,
+  };
+}

@@ -1,0 +1,37 @@
+import { MikroORM, type Options } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Sql } from '../events/sql';
+import { READ_MODEL_ENTITIES } from '../projections/entities';
+import { migrations } from './migrations';
+
+export function ormOptions(url: string, overrides: Partial<Options> = {}): Options {
+  return {
+    clientUrl: url,
+    entities: READ_MODEL_ENTITIES,
+    extensions: [Migrator],
+    migrations: { migrationsList: migrations, transactional: true, allOrNothing: true, snapshot: false },
+    // Entities are declared with explicit column types, so no reflection of TypeScript types is needed.
+    discovery: { disableDynamicFileAccess: true, requireEntitiesArray: true },
+    pool: { min: 0, max: 20 },
+    allowGlobalContext: false,
+    debug: false,
+    ...overrides,
+  };
+}
+
+/** Connects and brings the schema up to date (migrations are idempotent and transactional). */
+export async function openDatabase(url: string, overrides: Partial<Options> = {}): Promise<MikroORM> {
+  const orm = await MikroORM.init(ormOptions(url, overrides));
+  await orm.getMigrator().up();
+  return orm;
+}
+
+/** The store's view of an entity manager: raw statements inside its transaction, if it has one. */
+export function sqlOf(em: EntityManager): Sql {
+  const connection = em.getConnection();
+  return {
+    query: async <T>(text: string, params: readonly unknown[] = []) =>
+      (await connection.execute(text, [...params], 'all', em.getTransactionContext())) as T[],
+  };
+}

@@ -1,0 +1,9 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261121000001EventStore } from './Migration20261121000001EventStore';
+import { Migration20261121000002ReadModels } from './Migration20261121000002ReadModels';
+
+/** Every migration, in order. Listed explicitly so they run the same from TypeScript or compiled code. */
+export const migrations: MigrationObject[] = [
+  { name: 'Migration20261121000001EventStore', class: Migration20261121000001EventStore },
+  { name: 'Migration20261121000002ReadModels', class: Migration20261121000002ReadModels },
+];
