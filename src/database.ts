@@ -16,6 +16,8 @@ export function ormOptions(url: string, overrides: Partial<Options> = {}): Optio
     pool: { min: 0, max: 20 },
     allowGlobalContext: false,
     debug: false,
+    // Migrations report through our logs, not MikroORM's console logger.
+    logger: () => undefined,
     ...overrides,
   };
 }

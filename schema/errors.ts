@@ -1,0 +1,86 @@
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { ArgumentValidationError } from 'type-graphql';
+import { DomainError } from '../domain/errors';
+import { ConcurrencyError } from '../events/errors';
+
+/** The codes clients can rely on in extensions.code. */
+export type ErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'NOT_IMPLEMENTED' | 'INTERNAL_SERVER_ERROR';
+
+/** A history field that a later release builds. Never answered with made-up data. */
+export class NotImplementedError extends GraphQLError {
+  constructor(what: string) {
+    super(`${what} is not implemented yet: it arrives with the quarter-history release.`, {
+      extensions: { code: 'NOT_IMPLEMENTED' },
+    });
+  }
+}
+
+/** Apollo's own codes for requests it rejects before any resolver runs; passed through unchanged. */
+const REQUEST_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'NOT_IMPLEMENTED',
+  'NOT_FOUND',
+  'CONFLICT',
+]);
+
+/**
+ * Maps every error to a stable code, once, at the edge. Unknown errors become a bare
+ * INTERNAL_SERVER_ERROR (logged by the caller with `report`), so no stack, SQL or internal message
+ * ever reaches a client.
+ */
+export function formatError(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+  report: (error: unknown) => void = () => undefined,
+): GraphQLFormattedError {
+  const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
+  const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
+  if (original instanceof DomainError) {
+    return { ...base, message: original.message, extensions: { code: original.code, reason: original.reason } };
+  }
+  if (original instanceof ConcurrencyError) {
+    return {
+      ...base,
+      message: original.message,
+      extensions: { code: 'CONFLICT', streamId: original.streamId, actualVersion: original.actualVersion },
+    };
+  }
+  if (original instanceof ArgumentValidationError) {
+    const problems = original.extensions.validationErrors as { property: string; constraints?: Record<string, string> }[] | undefined;
+    const details = flatten(problems ?? []);
+    return {
+      ...base,
+      message: `Invalid input: ${details.map((d) => d.message).join('; ') || 'see extensions.validation'}.`,
+      extensions: { code: 'BAD_USER_INPUT', reason: 'INVALID_INPUT', validation: details },
+    };
+  }
+  const code = formatted.extensions?.code;
+  // Errors raised deliberately with a known code, or by the request pipeline before any resolver
+  // ran (parse, validation, variable coercion: these carry no path), keep their code.
+  const deliberate = original instanceof GraphQLError || formatted.path === undefined;
+  if (typeof code === 'string' && REQUEST_CODES.has(code) && deliberate) {
+    return { ...base, extensions: { code } };
+  }
+  report(original);
+  return { ...base, message: 'Internal server error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+}
+
+interface ValidationProblem {
+  property: string;
+  constraints?: Record<string, string>;
+  children?: ValidationProblem[];
+}
+
+function flatten(problems: ValidationProblem[], prefix = ''): { field: string; message: string }[] {
+  return problems.flatMap((p) => {
+    const field = prefix ? `${prefix}.${p.property}` : p.property;
+    const own = Object.values(p.constraints ?? {}).map((message) => ({ field, message }));
+    return [...own, ...flatten(p.children ?? [], field)];
+  });
+}

@@ -1,0 +1,131 @@
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { KeyResultDoc, ObjectiveDoc, QuarterDoc, UnitDoc } from '../../projections/docs';
+import type { Context } from '../context';
+import { ObjectiveStatus } from '../enums';
+import { NotImplementedError } from '../errors';
+import {
+  AlignObjectiveInput,
+  CommitObjectiveInput,
+  DraftObjectiveInput,
+  RefineObjectiveInput,
+  RetireObjectiveInput,
+} from '../inputs';
+import { DateTime, KeyResult, Objective, Quarter, Unit } from '../types';
+import { found, versionOptions, write } from './support';
+
+/** asOf queries replay the log; they arrive with the quarter-history release. */
+export function refuseAsOf(asOf: Date | null | undefined): void {
+  if (asOf != null) throw new NotImplementedError('asOf');
+}
+
+export const objectiveStatus = (o: ObjectiveDoc): ObjectiveStatus =>
+  o.lifecycle === 'RETIRED' ? ObjectiveStatus.RETIRED : o.score !== null ? ObjectiveStatus.SCORED : (o.lifecycle as ObjectiveStatus);
+
+@Resolver(() => Objective)
+export class ObjectiveResolver {
+  @Query(() => [Objective], { description: 'With asOf: exactly what this query would have answered at that instant.' })
+  objectives(
+    @Arg('quarterId', () => ID) quarterId: string,
+    @Arg('unitId', () => ID, { nullable: true }) unitId: string | null,
+    @Arg('asOf', () => DateTime, { nullable: true }) asOf: Date | null,
+    @Ctx() ctx: Context,
+  ): Promise<ObjectiveDoc[]> {
+    refuseAsOf(asOf);
+    return ctx.read.objectives({ quarterId, unitId });
+  }
+
+  @Query(() => Objective, { nullable: true })
+  objective(
+    @Arg('id', () => ID) id: string,
+    @Arg('asOf', () => DateTime, { nullable: true }) asOf: Date | null,
+    @Ctx() ctx: Context,
+  ): Promise<ObjectiveDoc | null> {
+    refuseAsOf(asOf);
+    return ctx.read.objective(id);
+  }
+
+  @FieldResolver(() => Unit)
+  async unit(@Root() o: ObjectiveDoc, @Ctx() ctx: Context): Promise<UnitDoc> {
+    return found(await ctx.read.unit(o.unitId), 'unit');
+  }
+
+  @FieldResolver(() => Quarter)
+  async quarter(@Root() o: ObjectiveDoc, @Ctx() ctx: Context): Promise<QuarterDoc> {
+    return found(await ctx.read.quarter(o.quarterId), 'quarter');
+  }
+
+  @FieldResolver(() => ObjectiveStatus)
+  status(@Root() o: ObjectiveDoc): ObjectiveStatus {
+    return objectiveStatus(o);
+  }
+
+  @FieldResolver(() => Objective, { nullable: true, description: 'Alignment: the higher-level objective this one contributes to.' })
+  parent(@Root() o: ObjectiveDoc, @Ctx() ctx: Context): Promise<ObjectiveDoc | null> | null {
+    return o.parentId === null ? null : ctx.read.objective(o.parentId);
+  }
+
+  @FieldResolver(() => [Objective], { description: 'The objectives that declared they contribute to this one.' })
+  contributors(@Root() o: ObjectiveDoc, @Ctx() ctx: Context): Promise<ObjectiveDoc[]> {
+    return ctx.read.contributors(o.id);
+  }
+
+  @FieldResolver(() => [KeyResult])
+  keyResults(@Root() o: ObjectiveDoc, @Ctx() ctx: Context): Promise<KeyResultDoc[]> {
+    return ctx.read.keyResultsOf(o.id);
+  }
+
+  @Mutation(() => Objective)
+  async draftObjective(@Arg('input', () => DraftObjectiveInput) input: DraftObjectiveInput, @Ctx() ctx: Context): Promise<ObjectiveDoc> {
+    const { objectiveId } = await write(ctx, () =>
+      ctx.commands.draftObjective(
+        {
+          unitId: input.unitId,
+          quarterId: input.quarterId,
+          title: input.title,
+          description: input.description,
+          aspirational: input.aspirational,
+          parentId: input.parentId,
+        },
+        versionOptions(input),
+      ),
+    );
+    return this.load(ctx, objectiveId);
+  }
+
+  @Mutation(() => Objective)
+  async refineObjective(@Arg('input', () => RefineObjectiveInput) input: RefineObjectiveInput, @Ctx() ctx: Context): Promise<ObjectiveDoc> {
+    const { objectiveId } = await write(ctx, () =>
+      ctx.commands.refineObjective(
+        { objectiveId: input.id, title: input.title, description: input.description },
+        versionOptions(input),
+      ),
+    );
+    return this.load(ctx, objectiveId);
+  }
+
+  @Mutation(() => Objective)
+  async alignObjective(@Arg('input', () => AlignObjectiveInput) input: AlignObjectiveInput, @Ctx() ctx: Context): Promise<ObjectiveDoc> {
+    const { objectiveId } = await write(ctx, () =>
+      ctx.commands.alignObjective({ objectiveId: input.id, parentId: input.parentId ?? null }, versionOptions(input)),
+    );
+    return this.load(ctx, objectiveId);
+  }
+
+  @Mutation(() => Objective)
+  async commitObjective(@Arg('input', () => CommitObjectiveInput) input: CommitObjectiveInput, @Ctx() ctx: Context): Promise<ObjectiveDoc> {
+    const { objectiveId } = await write(ctx, () => ctx.commands.commitObjective({ objectiveId: input.id }, versionOptions(input)));
+    return this.load(ctx, objectiveId);
+  }
+
+  @Mutation(() => Objective)
+  async retireObjective(@Arg('input', () => RetireObjectiveInput) input: RetireObjectiveInput, @Ctx() ctx: Context): Promise<ObjectiveDoc> {
+    const { objectiveId } = await write(ctx, () =>
+      ctx.commands.retireObjective({ objectiveId: input.id, reason: input.reason }, versionOptions(input)),
+    );
+    return this.load(ctx, objectiveId);
+  }
+
+  private async load(ctx: Context, id: string): Promise<ObjectiveDoc> {
+    return found(await ctx.read.objective(id), 'objective');
+  }
+}

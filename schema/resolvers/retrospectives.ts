@@ -1,0 +1,65 @@
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { KeyResultDoc, QuarterDoc, RetrospectiveDoc, UnitDoc } from '../../projections/docs';
+import type { Context } from '../context';
+import { RecordRetrospectiveInput } from '../inputs';
+import { KeyResult, KeyResultCalibration, Quarter, Retrospective, Unit } from '../types';
+import { found, versionOptions, write } from './support';
+
+@Resolver(() => Retrospective)
+export class RetrospectiveResolver {
+  @Query(() => [Retrospective])
+  retrospectives(
+    @Arg('quarterId', () => ID) quarterId: string,
+    @Arg('unitId', () => ID, { nullable: true }) unitId: string | null,
+    @Ctx() ctx: Context,
+  ): Promise<RetrospectiveDoc[]> {
+    return ctx.read.retrospectives({ quarterId, unitId });
+  }
+
+  @FieldResolver(() => Unit)
+  async unit(@Root() r: RetrospectiveDoc, @Ctx() ctx: Context): Promise<UnitDoc> {
+    return found(await ctx.read.unit(r.unitId), 'unit');
+  }
+
+  @FieldResolver(() => Quarter)
+  async quarter(@Root() r: RetrospectiveDoc, @Ctx() ctx: Context): Promise<QuarterDoc> {
+    return found(await ctx.read.quarter(r.quarterId), 'quarter');
+  }
+
+  @FieldResolver(() => [KeyResultCalibration])
+  calibrations(@Root() r: RetrospectiveDoc): RetrospectiveDoc['calibrations'] {
+    return r.calibrations;
+  }
+
+  @Mutation(() => Retrospective)
+  async recordRetrospective(
+    @Arg('input', () => RecordRetrospectiveInput) input: RecordRetrospectiveInput,
+    @Ctx() ctx: Context,
+  ): Promise<RetrospectiveDoc> {
+    const { unitId, quarterId } = await write(ctx, () =>
+      ctx.commands.recordRetrospective(
+        {
+          unitId: input.unitId,
+          quarterId: input.quarterId,
+          learnings: input.learnings,
+          calibrations: (input.calibrations ?? []).map((c) => ({
+            keyResultId: c.keyResultId,
+            calibration: c.calibration,
+            note: c.note,
+          })),
+        },
+        versionOptions(input),
+      ),
+    );
+    const [latest] = await ctx.read.retrospectives({ quarterId, unitId });
+    return found(latest ?? null, 'retrospective');
+  }
+}
+
+@Resolver(() => KeyResultCalibration)
+export class KeyResultCalibrationResolver {
+  @FieldResolver(() => KeyResult)
+  async keyResult(@Root() c: KeyResultCalibration, @Ctx() ctx: Context): Promise<KeyResultDoc> {
+    return found(await ctx.read.keyResult(c.keyResultId), 'key result');
+  }
+}

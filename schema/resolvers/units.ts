@@ -1,0 +1,40 @@
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { UnitDoc } from '../../projections/docs';
+import type { Context } from '../context';
+import { RegisterUnitInput } from '../inputs';
+import { Unit } from '../types';
+import { found, versionOptions, write } from './support';
+
+@Resolver(() => Unit)
+export class UnitResolver {
+  @Query(() => [Unit])
+  units(@Ctx() ctx: Context): Promise<UnitDoc[]> {
+    return ctx.read.units();
+  }
+
+  @Query(() => Unit, { nullable: true })
+  unit(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<UnitDoc | null> {
+    return ctx.read.unit(id);
+  }
+
+  @FieldResolver(() => Unit, { nullable: true })
+  parent(@Root() unit: UnitDoc, @Ctx() ctx: Context): Promise<UnitDoc | null> | null {
+    return unit.parentId === null ? null : ctx.read.unit(unit.parentId);
+  }
+
+  @FieldResolver(() => [Unit])
+  children(@Root() unit: UnitDoc, @Ctx() ctx: Context): Promise<UnitDoc[]> {
+    return ctx.read.childUnits(unit.id);
+  }
+
+  @Mutation(() => Unit)
+  async registerUnit(@Arg('input', () => RegisterUnitInput) input: RegisterUnitInput, @Ctx() ctx: Context): Promise<UnitDoc> {
+    const { unitId } = await write(ctx, () =>
+      ctx.commands.registerUnit(
+        { name: input.name, level: input.level, parentId: input.parentId ?? null },
+        versionOptions(input),
+      ),
+    );
+    return found(await ctx.read.unit(unitId), 'unit');
+  }
+}

@@ -1,0 +1,168 @@
+import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
+import { Calibration, Direction, KeyResultKind, ProcessActivity, Severity, UnitLevel } from './enums';
+
+/*
+ * Output types of ../shared/contract/okr.graphql. Relations (unit, parent, keyResults, ...) are
+ * field resolvers in schema/resolvers, reading through the request's ReadModel.
+ */
+
+export const DateTime = DateTimeResolver;
+export const JSONScalar = JSONResolver;
+
+@ObjectType({ description: 'A company, a function or a team. Teams belong to functions, functions to the company.' })
+export class Unit {
+  @Field(() => ID) id!: string;
+  @Field(() => String) name!: string;
+  @Field(() => UnitLevel) level!: UnitLevel;
+}
+
+@ObjectType()
+export class Quarter {
+  @Field(() => ID, { description: 'A human key such as 2027-Q1.' }) id!: string;
+  @Field(() => DateTime) startsOn!: Date;
+  @Field(() => DateTime) endsOn!: Date;
+  @Field(() => DateTime, { description: 'When drafting should begin; three weeks before startsOn unless planned otherwise.' })
+  settingOpensOn!: Date;
+}
+
+@ObjectType()
+export class Objective {
+  @Field(() => ID) id!: string;
+  @Field(() => String, { description: 'Qualitative and directional: what we are trying to achieve.' }) title!: string;
+  @Field(() => String, { nullable: true }) description!: string | null;
+  @Field(() => Boolean, { description: 'Stretch OKR: 0.7 is success. Committed OKR (false): 1.0 is expected.' })
+  aspirational!: boolean;
+  @Field(() => Float, { nullable: true, description: 'Mean of its key results\' scores, once every active key result is scored.' })
+  score!: number | null;
+  @Field(() => Int, { description: 'Stream version: pass it back as expectedVersion to detect concurrent changes.' })
+  version!: number;
+}
+
+@ObjectType()
+export class KeyResult {
+  @Field(() => ID) id!: string;
+  @Field(() => String, { description: 'e.g. Reduce 5xx error rate on the payment service from 0.8% to below 0.2%' }) title!: string;
+  @Field(() => String) metric!: string;
+  @Field(() => String, { nullable: true }) unit!: string | null;
+  @Field(() => Float) baseline!: number;
+  @Field(() => Float) target!: number;
+  @Field(() => Direction) direction!: Direction;
+  @Field(() => KeyResultKind) kind!: KeyResultKind;
+  @Field(() => Float, { nullable: true, description: 'The value of the latest check-in by effective date, if any.' })
+  current!: number | null;
+  @Field(() => Int, { nullable: true, description: 'The confidence (0-100) of the latest check-in by effective date, if any.' })
+  confidence!: number | null;
+  @Field(() => Float, { nullable: true, description: '0-1, given at the end of the quarter.' }) score!: number | null;
+  @Field(() => Int) version!: number;
+}
+
+@ObjectType()
+export class CheckIn {
+  @Field(() => DateTime, { description: 'When the check-in was recorded.' }) recordedAt!: Date;
+  @Field(() => DateTime, { description: 'The moment the reading describes; equals recordedAt unless the check-in was back-dated.' })
+  asOf!: Date;
+  @Field(() => Int) confidence!: number;
+  @Field(() => Float, { nullable: true }) value!: number | null;
+  @Field(() => String, { nullable: true }) whatChanged!: string | null;
+  @Field(() => String, { nullable: true }) blockers!: string | null;
+  @Field(() => String, { nullable: true }) author!: string | null;
+}
+
+@ObjectType()
+export class KeyResultCalibration {
+  /** Resolved to a KeyResult by a field resolver. */
+  keyResultId!: string;
+  @Field(() => Calibration) calibration!: Calibration;
+  @Field(() => String, { nullable: true }) note!: string | null;
+}
+
+@ObjectType()
+export class Retrospective {
+  @Field(() => String) learnings!: string;
+  @Field(() => DateTime) recordedAt!: Date;
+}
+
+@ObjectType()
+export class ActivityEffort {
+  @Field(() => ProcessActivity) activity!: ProcessActivity;
+  @Field(() => Float) personDays!: number;
+}
+
+@ObjectType({ description: 'Process effort of one unit in one quarter, against the budget (4 person-days unless configured).' })
+export class EffortAudit {
+  unitId!: string;
+  quarterId!: string;
+  @Field(() => Float) personDays!: number;
+  @Field(() => Float) budgetPersonDays!: number;
+  @Field(() => Boolean) overBudget!: boolean;
+  @Field(() => [ActivityEffort]) byActivity!: ActivityEffort[];
+  @Field(() => Int, { description: 'Check-ins recorded for the unit\'s key results in the quarter: evidence beside the logged effort.' })
+  checkIns!: number;
+}
+
+@ObjectType()
+export class ConfidencePoint {
+  @Field(() => DateTime) at!: Date;
+  @Field(() => Int) confidence!: number;
+  @Field(() => Float, { nullable: true }) value!: number | null;
+}
+
+@ObjectType()
+export class ConfidenceSeries {
+  @Field(() => KeyResult) keyResult!: KeyResult;
+  @Field(() => [ConfidencePoint]) points!: ConfidencePoint[];
+}
+
+@ObjectType()
+export class ConfidenceBucket {
+  @Field(() => DateTime) weekStarting!: Date;
+  @Field(() => Float) meanConfidence!: number;
+  @Field(() => Int) checkIns!: number;
+}
+
+@ObjectType({ description: 'A breach of good OKR practice found in the history, e.g. too many objectives or a forgotten check-in.' })
+export class HealthFinding {
+  @Field(() => String, { description: 'A stable rule name, e.g. TOO_MANY_OBJECTIVES.' }) rule!: string;
+  @Field(() => Severity) severity!: Severity;
+  @Field(() => String) message!: string;
+  @Field(() => ID, { nullable: true }) subjectId!: string | null;
+}
+
+@ObjectType()
+export class Event {
+  @Field(() => String, { description: 'Opaque position in the global log; later events have later positions in the order the log delivers them.' })
+  position!: string;
+  @Field(() => String) streamId!: string;
+  @Field(() => Int) version!: number;
+  @Field(() => String) type!: string;
+  @Field(() => JSONScalar) data!: unknown;
+  @Field(() => DateTime) recordedAt!: Date;
+  @Field(() => String, { nullable: true }) actor!: string | null;
+}
+
+@ObjectType()
+export class EventEdge {
+  @Field(() => String) cursor!: string;
+  @Field(() => Event) node!: Event;
+}
+
+@ObjectType()
+export class PageInfo {
+  @Field(() => Boolean) hasNextPage!: boolean;
+  @Field(() => String, { nullable: true }) endCursor!: string | null;
+}
+
+@ObjectType()
+export class EventConnection {
+  @Field(() => [EventEdge]) edges!: EventEdge[];
+  @Field(() => PageInfo) pageInfo!: PageInfo;
+}
+
+@ObjectType()
+export class AuditVerification {
+  @Field(() => Boolean) ok!: boolean;
+  @Field(() => Int) eventsChecked!: number;
+  @Field(() => String, { nullable: true, description: 'The first event whose content no longer matches the log\'s hash chain, if any.' })
+  firstBrokenPosition!: string | null;
+}

@@ -1,0 +1,51 @@
+import 'reflect-metadata';
+import { loadConfig } from './config';
+import { openDatabase } from './database';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './embeddedPostgres';
+import { createLogger, errorFields } from './logger';
+import { createServer } from './server';
+
+/** `npm start`: the GraphQL server on DATABASE_URL, or on an embedded PostgreSQL by default. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  let embedded: EmbeddedDatabase | null = null;
+  let url = config.databaseUrl;
+  if (url === null) {
+    logger.info('starting embedded PostgreSQL', { dataDir: config.dataDir, port: config.embeddedPort });
+    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPort });
+    url = embedded.url;
+  }
+  const orm = await openDatabase(url);
+  const server = await createServer({ orm, organisationId: config.organisationId, actor: config.localActor, logger });
+  const endpoint = await server.listen(config.port, config.host);
+  logger.info(`OKR ledger GraphQL API ready at ${endpoint}`, {
+    database: embedded ? `embedded (${config.dataDir})` : 'DATABASE_URL',
+    organisation: config.organisationId,
+  });
+  logger.warn('no authentication is configured yet: every request acts as the local admin of the default organisation');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    try {
+      await server.close();
+      await orm.close();
+      await embedded?.stop();
+      process.exit(0);
+    } catch (error) {
+      logger.error('shutdown failed', errorFields(error));
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`The OKR ledger could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+  if (error instanceof Error && error.cause) process.stderr.write(`  cause: ${String(error.cause)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,182 @@
+import { randomUUID } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, HeaderMap, type HTTPGraphQLResponse } from '@apollo/server';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { TableReadModel } from '../projections/readModel';
+import { okrSchema } from '../schema/build';
+import type { Context } from '../schema/context';
+import { formatError } from '../schema/errors';
+import { Commands } from './commands';
+import { Ledger } from './ledger';
+import { errorFields, silentLogger, type Logger } from './logger';
+
+export interface ServerOptions {
+  orm: MikroORM;
+  organisationId: string;
+  actor: string;
+  /** The clock every command and phase reads; tests pass a controllable one. */
+  clock?: () => Date;
+  logger?: Logger;
+  /** Person-days a unit's cycle should cost per quarter. */
+  effortBudget?: number;
+  /** Largest accepted request body, in bytes. */
+  maxBodyBytes?: number;
+}
+
+export interface OkrServer {
+  http: Server;
+  /** Starts listening; resolves with the URL of the GraphQL endpoint. */
+  listen(port: number, host: string): Promise<string>;
+  /** Stops accepting connections, lets in-flight requests finish, stops Apollo. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_EFFORT_BUDGET = 4;
+
+class RequestError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(new RequestError(413, `Request body larger than ${limit} bytes.`));
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new RequestError(413, `Request body larger than ${limit} bytes.`));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function sendGraphQL(res: ServerResponse, response: HTTPGraphQLResponse): Promise<void> {
+  res.statusCode = response.status ?? 200;
+  for (const [key, value] of response.headers) res.setHeader(key, value);
+  if (response.body.kind === 'complete') {
+    res.end(response.body.string);
+    return;
+  }
+  for await (const chunk of response.body.asyncIterator) res.write(chunk);
+  res.end();
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+
+/** The GraphQL API on a plain node http server (no framework: see shared/notes/stack.md). */
+export async function createServer(options: ServerOptions): Promise<OkrServer> {
+  const clock = options.clock ?? (() => new Date());
+  const logger = options.logger ?? silentLogger;
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const ledger = new Ledger(options.orm, clock);
+  const apollo = new ApolloServer<Context>({
+    schema: await okrSchema(),
+    includeStacktraceInErrorResponses: false,
+    formatError: (formatted, error) =>
+      formatError(formatted, error, (e) => logger.error('unexpected error in a request', errorFields(e))),
+  });
+  await apollo.start();
+
+  const context = (requestId: string): Context => {
+    const actor = { organisationId: options.organisationId, actor: options.actor, correlationId: requestId };
+    const newRead = () => new TableReadModel(options.orm.em.fork(), options.organisationId);
+    const ctx: Context = {
+      organisationId: options.organisationId,
+      actor: options.actor,
+      requestId,
+      now: clock(),
+      commands: new Commands(ledger, actor),
+      read: newRead(),
+      refreshRead: () => {
+        ctx.read = newRead();
+      },
+      effortBudget: options.effortBudget ?? DEFAULT_EFFORT_BUDGET,
+    };
+    return ctx;
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const given = req.headers['x-request-id'];
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    res.setHeader('x-request-id', requestId);
+    if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (url.pathname !== '/graphql') return sendJson(res, 404, { error: 'Not found: the API is at /graphql.' });
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    let body: unknown;
+    if (req.method === 'POST') {
+      const text = await readBody(req, maxBodyBytes);
+      if ((headers.get('content-type') ?? '').includes('json')) {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          throw new RequestError(400, 'The request body is not valid JSON.');
+        }
+      } else {
+        body = text;
+      }
+    }
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+      context: async () => context(requestId),
+    });
+    await sendGraphQL(res, response);
+  };
+
+  const http = createHttpServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (res.headersSent) return res.destroy();
+      if (error instanceof RequestError) {
+        const code = error.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
+        return sendJson(res, error.status, { errors: [{ message: error.message, extensions: { code } }] });
+      }
+      logger.error('request failed outside GraphQL', errorFields(error));
+      return sendJson(res, 500, { errors: [{ message: 'Internal server error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+    });
+  });
+
+  return {
+    http,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        http.once('error', reject);
+        http.listen(port, host, () => {
+          const address = http.address() as AddressInfo;
+          resolve(`http://${host.includes(':') ? `[${host}]` : host}:${address.port}/graphql`);
+        });
+      }),
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeIdleConnections();
+      });
+      await apollo.stop();
+    },
+  };
+}

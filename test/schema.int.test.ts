@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { buildSchema, findBreakingChanges, findDangerousChanges } from 'graphql';
+import { emittedSdl } from '../src/emitSchema';
+import { EMITTED_SCHEMA_PATH } from '../schema/build';
+import { createTestDatabase, type TestDatabase } from './support/database';
+
+const CONTRACT = path.resolve(__dirname, '../../shared/contract/okr.graphql');
+
+describe('the GraphQL schema', () => {
+  it('breaks nothing in the contract (findBreakingChanges is empty)', async () => {
+    const contract = buildSchema(readFileSync(CONTRACT, 'utf8'));
+    const emitted = buildSchema(await emittedSdl());
+    expect(findBreakingChanges(contract, emitted)).toEqual([]);
+    expect(findDangerousChanges(contract, emitted)).toEqual([]);
+  });
+
+  it('is committed as schema/schema.graphql (run `npm run schema` after changing it)', async () => {
+    const committed = readFileSync(path.resolve(__dirname, '..', EMITTED_SCHEMA_PATH), 'utf8');
+    expect(committed).toBe(await emittedSdl());
+  });
+});
+
+describe('the migrations', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase('schema');
+  });
+  afterAll(() => db.drop());
+
+  it('create exactly the tables the read-model entities describe', async () => {
+    const diff = await db.orm.getSchemaGenerator().getUpdateSchemaSQL({ wrap: false, safe: true, dropTables: false });
+    expect(diff.trim()).toBe('');
+  });
+
+  it('are idempotent: running them again changes nothing', async () => {
+    await expect(db.orm.getMigrator().up()).resolves.toEqual([]);
+  });
+});

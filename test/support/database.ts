@@ -1,0 +1,52 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { openDatabase, sqlOf } from '../../src/database';
+import type { Sql } from '../../events/sql';
+
+function adminUrl(): string {
+  const url = process.env.TEST_ADMIN_DATABASE_URL;
+  if (!url) throw new Error('TEST_ADMIN_DATABASE_URL is not set: run the tests through jest (see jest.config.js).');
+  return url;
+}
+
+export interface TestDatabase {
+  url: string;
+  orm: MikroORM;
+  sql: Sql;
+  /** A plain pg client on the same database, for statements outside the application's path. */
+  client(): Promise<Client>;
+  drop(): Promise<void>;
+}
+
+/** A fresh, migrated database of its own for one test file. */
+export async function createTestDatabase(label: string): Promise<TestDatabase> {
+  const name = `okr_t_${label.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 20)}_${randomBytes(4).toString('hex')}`;
+  const admin = new Client({ connectionString: adminUrl() });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl());
+  url.pathname = `/${name}`;
+  const orm = await openDatabase(url.toString());
+  const clients: Client[] = [];
+  return {
+    url: url.toString(),
+    orm,
+    sql: sqlOf(orm.em.fork()),
+    async client() {
+      const c = new Client({ connectionString: url.toString() });
+      await c.connect();
+      clients.push(c);
+      return c;
+    },
+    async drop() {
+      await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+      await orm.close(true);
+      const a = new Client({ connectionString: adminUrl() });
+      await a.connect();
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await a.end();
+    },
+  };
+}

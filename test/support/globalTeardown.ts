@@ -1,0 +1,3 @@
+export default async function globalTeardown(): Promise<void> {
+  await globalThis.__OKR_EMBEDDED__?.stop();
+}
