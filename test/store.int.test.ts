@@ -1,0 +1,326 @@
+import type { Client } from 'pg';
+import type { DomainEvent, RecordedEvent } from '../events/catalogue';
+import { ConcurrencyError, IdempotencyRace } from '../events/errors';
+import { EventStore, type AppendRequest } from '../events/store';
+import { createTestDatabase, type TestDatabase } from './support/database';
+import { pgSql } from './support/pgSql';
+
+/**
+ * The event store against real PostgreSQL: optimistic concurrency, idempotency, atomicity,
+ * immutability, and the ordering tests of shared/notes/event-store.md.
+ */
+
+const ORG = 'org-store';
+const store = new EventStore();
+let db: TestDatabase;
+
+beforeAll(async () => {
+  db = await createTestDatabase('store');
+});
+afterAll(() => db.drop());
+
+let seq = 0;
+const effort = (unitId = 'u1'): DomainEvent => ({
+  type: 'ProcessEffortLogged',
+  data: { unitId, quarterId: 'Q', activity: 'CHECK_IN', personDays: 0.25, note: `n${++seq}`, occurredOn: '2027-01-01T00:00:00.000Z' },
+});
+
+const request = (streamId: string, expectedVersion: number, events: DomainEvent[], extra: Partial<AppendRequest> = {}): AppendRequest => ({
+  organisationId: ORG,
+  streamId,
+  streamType: 'unit',
+  expectedVersion,
+  events,
+  metadata: { actor: 'tester', correlationId: 'c', causationId: 'k', idempotencyKey: null },
+  recordedAt: new Date('2027-01-01T00:00:00Z'),
+  ...extra,
+});
+
+async function withTx<T>(client: Client, work: () => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const result = await work();
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  }
+}
+
+const all = () => store.readAll(db.sql, { after: 0, limit: 1_000_000 });
+const streamName = (label: string) => `unit-${label}-${Math.random().toString(36).slice(2, 8)}`;
+
+/** Resolves once `count` sessions are waiting on a lock (a deterministic "it is blocked" check). */
+async function waitForLockWaiters(count: number): Promise<void> {
+  for (let i = 0; i < 500; i += 1) {
+    const rows = await db.sql.query<{ n: string }>(
+      "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    );
+    if (Number(rows[0]?.n) >= count) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`never saw ${count} sessions waiting on a lock`);
+}
+
+describe('appending', () => {
+  it('appends all events of one call atomically, with consecutive positions and versions', async () => {
+    const c = await db.client();
+    const stream = streamName('atomic');
+    const before = await store.headPosition(db.sql);
+    const recorded = await withTx(c, () => store.append(pgSql(c), request(stream, 0, [effort(), effort(), effort()])));
+    expect(recorded.map((e) => e.version)).toEqual([1, 2, 3]);
+    expect(recorded.map((e) => e.position)).toEqual([before + 1, before + 2, before + 3]);
+    const read = await store.readStream(db.sql, ORG, stream);
+    expect(read.version).toBe(3);
+    expect(read.events.map((e) => e.position)).toEqual(recorded.map((e) => e.position));
+  });
+
+  it('appends nothing when the transaction fails after the append (and leaves no hole)', async () => {
+    const c = await db.client();
+    const stream = streamName('rollback');
+    const before = await store.headPosition(db.sql);
+    await expect(
+      withTx(c, async () => {
+        await store.append(pgSql(c), request(stream, 0, [effort(), effort()]));
+        throw new Error('projection failed');
+      }),
+    ).rejects.toThrow('projection failed');
+    expect(await store.headPosition(db.sql)).toBe(before);
+    expect((await store.readStream(db.sql, ORG, stream)).version).toBe(0);
+    const next = await withTx(c, () => store.append(pgSql(c), request(streamName('after'), 0, [effort()])));
+    expect(next[0]?.position).toBe(before + 1);
+  });
+
+  it('refuses a wrong expected version with a ConcurrencyError and appends nothing', async () => {
+    const c = await db.client();
+    const stream = streamName('occ');
+    await withTx(c, () => store.append(pgSql(c), request(stream, 0, [effort()])));
+    const before = await store.headPosition(db.sql);
+    // "must not exist" on an existing stream
+    await expect(withTx(c, () => store.append(pgSql(c), request(stream, 0, [effort()])))).rejects.toMatchObject({
+      name: 'ConcurrencyError',
+      code: 'CONFLICT',
+      expectedVersion: 0,
+      actualVersion: 1,
+    });
+    // a stale version
+    await expect(withTx(c, () => store.append(pgSql(c), request(stream, 3, [effort()])))).rejects.toBeInstanceOf(ConcurrencyError);
+    // "must exist" on a missing stream
+    await expect(withTx(c, () => store.append(pgSql(c), request(streamName('missing'), 1, [effort()])))).rejects.toBeInstanceOf(
+      ConcurrencyError,
+    );
+    expect(await store.headPosition(db.sql)).toBe(before);
+  });
+
+  it('lets exactly one of two concurrent writers at the same version win', async () => {
+    const [a, b] = [await db.client(), await db.client()];
+    const stream = streamName('race');
+    await withTx(a, () => store.append(pgSql(a), request(stream, 0, [effort()])));
+    await a.query('BEGIN');
+    await store.append(pgSql(a), request(stream, 1, [effort()]));
+    await b.query('BEGIN');
+    const losing = store.append(pgSql(b), request(stream, 1, [effort()]));
+    await waitForLockWaiters(1);
+    await a.query('COMMIT');
+    await expect(losing).rejects.toBeInstanceOf(ConcurrencyError);
+    await b.query('ROLLBACK');
+    expect((await store.readStream(db.sql, ORG, stream)).version).toBe(2);
+  });
+
+  it('refuses when a guarded stream moved since it was read, appending nothing', async () => {
+    const c = await db.client();
+    const guarded = streamName('guarded');
+    const target = streamName('target');
+    await withTx(c, () => store.append(pgSql(c), request(guarded, 0, [effort(), effort()])));
+    await expect(
+      withTx(c, () => store.append(pgSql(c), request(target, 0, [effort()], { guards: [{ streamId: guarded, version: 1 }] }))),
+    ).rejects.toMatchObject({ streamId: guarded, expectedVersion: 1, actualVersion: 2 });
+    expect((await store.readStream(db.sql, ORG, target)).version).toBe(0);
+    const ok = await withTx(c, () =>
+      store.append(pgSql(c), request(target, 0, [effort()], { guards: [{ streamId: guarded, version: 2 }] })),
+    );
+    expect(ok).toHaveLength(1);
+  });
+
+  it('records an idempotency key once: a second append with it appends nothing', async () => {
+    const c = await db.client();
+    const idempotency = { command: 'test', requestHash: 'h', result: { id: 1 } };
+    const metadata = { actor: 'tester', correlationId: 'c', causationId: 'k', idempotencyKey: 'key-1' };
+    await withTx(c, () => store.append(pgSql(c), request(streamName('idem'), 0, [effort()], { metadata, idempotency })));
+    const before = await store.headPosition(db.sql);
+    await expect(
+      withTx(c, () => store.append(pgSql(c), request(streamName('idem2'), 0, [effort()], { metadata, idempotency }))),
+    ).rejects.toBeInstanceOf(IdempotencyRace);
+    expect(await store.headPosition(db.sql)).toBe(before);
+    expect(await store.findIdempotency(db.sql, ORG, 'key-1')).toEqual({ command: 'test', requestHash: 'h', result: { id: 1 } });
+  });
+
+  it('never records an event earlier than its predecessor (the log as of T is a prefix)', async () => {
+    const c = await db.client();
+    const late = await withTx(c, () =>
+      store.append(pgSql(c), request(streamName('late'), 0, [effort()], { recordedAt: new Date('2030-06-01T00:00:00Z') })),
+    );
+    const early = await withTx(c, () =>
+      store.append(pgSql(c), request(streamName('early'), 0, [effort()], { recordedAt: new Date('2029-01-01T00:00:00Z') })),
+    );
+    expect(early[0]?.recordedAt.getTime()).toBe(late[0]?.recordedAt.getTime());
+  });
+});
+
+describe('history cannot be rewritten (database trigger)', () => {
+  it.each([
+    ['UPDATE', "UPDATE okr_events SET data = '{}'::jsonb"],
+    ['DELETE', 'DELETE FROM okr_events'],
+    ['TRUNCATE', 'TRUNCATE okr_events'],
+  ])('refuses %s on okr_events and changes nothing', async (_op, statement) => {
+    const c = await db.client();
+    await withTx(c, () => store.append(pgSql(c), request(streamName('immutable'), 0, [effort()])));
+    const before = await all();
+    await expect(c.query(statement)).rejects.toMatchObject({ code: 'P0001', message: expect.stringContaining('append-only') });
+    expect(await all()).toEqual(before);
+  });
+
+  it('refuses removing the head row that hands out positions', async () => {
+    const c = await db.client();
+    await expect(c.query('DELETE FROM okr_log_head')).rejects.toMatchObject({ code: 'P0001' });
+    await expect(c.query('TRUNCATE okr_log_head')).rejects.toMatchObject({ code: 'P0001' });
+  });
+});
+
+describe('reading the whole log never skips an event (shared/notes/event-store.md)', () => {
+  /** A reader that keeps "the last position I saw" as its only checkpoint, like a naive projection. */
+  function follower() {
+    let checkpoint = 0;
+    const seen: RecordedEvent[] = [];
+    return {
+      seen,
+      async poll() {
+        for (;;) {
+          const batch = await store.readAll(db.sql, { after: checkpoint, limit: 500 });
+          if (batch.length === 0) return;
+          seen.push(...batch);
+          checkpoint = batch[batch.length - 1]?.position ?? checkpoint;
+        }
+      },
+    };
+  }
+
+  it('two writers cannot commit in the opposite order of their positions: the second waits', async () => {
+    const reader = follower();
+    await reader.poll();
+    const [a, b] = [await db.client(), await db.client()];
+    await a.query('BEGIN');
+    const [first] = await store.append(pgSql(a), request(streamName('first'), 0, [effort()]));
+    await b.query('BEGIN');
+    const second = store.append(pgSql(b), request(streamName('second'), 0, [effort()]));
+    await waitForLockWaiters(1); // b cannot take a position while a's is uncommitted
+    await reader.poll();
+    expect(reader.seen.filter((e) => e.position >= (first?.position ?? 0))).toEqual([]);
+    await a.query('COMMIT');
+    const [secondEvent] = await second;
+    await reader.poll();
+    await b.query('COMMIT');
+    await reader.poll();
+    expect(secondEvent?.position).toBe((first?.position ?? 0) + 1);
+    expect(reader.seen.slice(-2).map((e) => e.position)).toEqual([first?.position, secondEvent?.position]);
+  });
+
+  it('a rolled-back append leaves no permanent hole, and later appends are all delivered', async () => {
+    const reader = follower();
+    await reader.poll();
+    const start = reader.seen.length;
+    const c = await db.client();
+    await c.query('BEGIN');
+    await store.append(pgSql(c), request(streamName('doomed'), 0, [effort(), effort()]));
+    await c.query('ROLLBACK');
+    await withTx(c, () => store.append(pgSql(c), request(streamName('kept1'), 0, [effort()])));
+    await withTx(c, () => store.append(pgSql(c), request(streamName('kept2'), 0, [effort()])));
+    await reader.poll();
+    const positions = reader.seen.slice(start).map((e) => e.position);
+    expect(positions).toHaveLength(2);
+    expect(positions[1]).toBe((positions[0] ?? 0) + 1);
+  });
+
+  it('a long open write transaction makes readers wait, then everything is delivered in order', async () => {
+    const reader = follower();
+    await reader.poll();
+    const start = reader.seen.length;
+    const [slow, w1, w2] = [await db.client(), await db.client(), await db.client()];
+    await slow.query('BEGIN');
+    await store.append(pgSql(slow), request(streamName('slow'), 0, [effort()]));
+    const others = [w1, w2].map((c) => withTx(c, () => store.append(pgSql(c), request(streamName('queued'), 0, [effort()]))));
+    await waitForLockWaiters(2);
+    for (let i = 0; i < 3; i += 1) {
+      await reader.poll();
+      expect(reader.seen.length).toBe(start); // nothing is delivered past the open transaction
+    }
+    await slow.query('COMMIT');
+    await Promise.all(others);
+    await reader.poll();
+    const delivered = reader.seen.slice(start).map((e) => e.position);
+    expect(delivered).toHaveLength(3);
+    expect(delivered).toEqual([...delivered].sort((x, y) => x - y));
+    expect((delivered[2] ?? 0) - (delivered[0] ?? 0)).toBe(2);
+  });
+
+  it('a transaction that writes two streams becomes visible whole, at consecutive positions', async () => {
+    const reader = follower();
+    await reader.poll();
+    const start = reader.seen.length;
+    const c = await db.client();
+    await c.query('BEGIN');
+    const x = await store.append(pgSql(c), request(streamName('x'), 0, [effort()]));
+    const y = await store.append(pgSql(c), request(streamName('y'), 0, [effort(), effort()]));
+    await reader.poll();
+    expect(reader.seen.length).toBe(start);
+    await c.query('COMMIT');
+    await reader.poll();
+    expect(reader.seen.slice(start).map((e) => e.position)).toEqual([...x, ...y].map((e) => e.position));
+  });
+
+  it('thousands of concurrent appends: every event delivered exactly once, each stream in version order', async () => {
+    const reader = follower();
+    await reader.poll();
+    const start = reader.seen.length;
+    const writers = 12;
+    const appendsPerWriter = 150;
+    const streams = Array.from({ length: 6 }, (_, i) => streamName(`busy${i}`));
+    const clients = await Promise.all(Array.from({ length: writers }, () => db.client()));
+    let done = false;
+    const following = (async () => {
+      while (!done) await reader.poll();
+    })();
+    let appended = 0;
+    await Promise.all(
+      clients.map(async (c, w) => {
+        for (let i = 0; i < appendsPerWriter; i += 1) {
+          const stream = streams[(w + i) % streams.length] as string;
+          for (;;) {
+            const version = await store.streamVersion(pgSql(c), ORG, stream);
+            try {
+              const count = 1 + ((w + i) % 2);
+              await withTx(c, () => store.append(pgSql(c), request(stream, version, Array.from({ length: count }, () => effort()))));
+              appended += count;
+              break;
+            } catch (error) {
+              if (!(error instanceof ConcurrencyError)) throw error;
+            }
+          }
+        }
+      }),
+    );
+    done = true;
+    await following;
+    await reader.poll();
+    const delivered = reader.seen.slice(start);
+    expect(delivered).toHaveLength(appended);
+    const positions = delivered.map((e) => e.position);
+    expect(new Set(positions).size).toBe(positions.length);
+    positions.forEach((p, i) => expect(p).toBe((positions[0] ?? 0) + i));
+    for (const stream of streams) {
+      const versions = delivered.filter((e) => e.streamId === stream).map((e) => e.version);
+      expect(versions).toEqual(versions.map((_, i) => i + 1));
+    }
+  });
+});
