@@ -22,6 +22,7 @@ export const units: Projection<UnitDoc> = {
     return {
       organisationId: org(e),
       id: e.data.unitId,
+      seq: e.position,
       name: e.data.name,
       level: e.data.level,
       parentId: e.data.parentId,
@@ -77,6 +78,7 @@ export const objectives: Projection<ObjectiveDoc> = {
       return {
         organisationId: org(e),
         id: d.objectiveId,
+        seq: e.position,
         unitId: d.unitId,
         quarterId: d.quarterId,
         title: d.title,
@@ -131,6 +133,7 @@ export const keyResults: Projection<KeyResultDoc> = {
       return {
         organisationId: org(e),
         id: d.keyResultId,
+        seq: e.position,
         objectiveId: d.objectiveId,
         unitId: d.unitId,
         quarterId: d.quarterId,

@@ -9,7 +9,12 @@ export interface Doc {
   id: string;
 }
 
-export interface UnitDoc extends Doc {
+/** Documents listed in creation order carry the log position of the event that created them. */
+export interface Sequenced {
+  seq: number;
+}
+
+export interface UnitDoc extends Doc, Sequenced {
   name: string;
   level: UnitLevel;
   parentId: string | null;
@@ -25,7 +30,7 @@ export interface QuarterDoc extends Doc {
 
 export type ObjectiveLifecycle = 'DRAFT' | 'COMMITTED' | 'RETIRED';
 
-export interface ObjectiveDoc extends Doc {
+export interface ObjectiveDoc extends Doc, Sequenced {
   unitId: string;
   quarterId: string;
   title: string;
@@ -44,7 +49,7 @@ export interface ObjectiveDoc extends Doc {
   committedAt: Date | null;
 }
 
-export interface KeyResultDoc extends Doc {
+export interface KeyResultDoc extends Doc, Sequenced {
   objectiveId: string;
   unitId: string;
   quarterId: string;

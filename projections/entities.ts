@@ -1,4 +1,4 @@
-import { Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
+import { BigIntType, Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
 import type { Direction, KeyResultCalibrationData, KeyResultKind, UnitLevel } from '../events/catalogue';
 import type {
   CheckInDoc,
@@ -22,6 +22,7 @@ import type {
 export class UnitView implements UnitDoc {
   @PrimaryKey({ type: 'text' }) organisationId!: string;
   @PrimaryKey({ type: 'text' }) id!: string;
+  @Property({ type: new BigIntType('number') }) seq!: number;
   @Property({ type: 'text' }) name!: string;
   @Property({ type: 'text' }) level!: UnitLevel;
   @Property({ type: 'text', nullable: true }) parentId!: string | null;
@@ -44,6 +45,7 @@ export class QuarterView implements QuarterDoc {
 export class ObjectiveView implements ObjectiveDoc {
   @PrimaryKey({ type: 'text' }) organisationId!: string;
   @PrimaryKey({ type: 'text' }) id!: string;
+  @Property({ type: new BigIntType('number') }) seq!: number;
   @Property({ type: 'text' }) unitId!: string;
   @Property({ type: 'text' }) quarterId!: string;
   @Property({ type: 'text' }) title!: string;
@@ -65,6 +67,7 @@ export class ObjectiveView implements ObjectiveDoc {
 export class KeyResultView implements KeyResultDoc {
   @PrimaryKey({ type: 'text' }) organisationId!: string;
   @PrimaryKey({ type: 'text' }) id!: string;
+  @Property({ type: new BigIntType('number') }) seq!: number;
   @Property({ type: 'text' }) objectiveId!: string;
   @Property({ type: 'text' }) unitId!: string;
   @Property({ type: 'text' }) quarterId!: string;

@@ -53,10 +53,10 @@ const byThenId = <D extends Doc>(field: keyof D) => (a: D, b: D): number => {
 };
 
 export const ORDER = {
-  units: byThenId<UnitDoc>('registeredAt'),
+  units: byThenId<UnitDoc>('seq'),
   quarters: byThenId<QuarterDoc>('startsOn'),
-  objectives: byThenId<ObjectiveDoc>('draftedAt'),
-  keyResults: byThenId<KeyResultDoc>('definedAt'),
+  objectives: byThenId<ObjectiveDoc>('seq'),
+  keyResults: byThenId<KeyResultDoc>('seq'),
   /** Oldest first by effective time; the stream version breaks ties in recording order. */
   checkIns: (a: CheckInDoc, b: CheckInDoc): number =>
     a.asOf.getTime() - b.asOf.getTime() || a.version - b.version,
