@@ -4,7 +4,6 @@ import path from 'node:path';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/embeddedPostgres';
 
 declare global {
-  // eslint-disable-next-line no-var
   var __OKR_EMBEDDED__: EmbeddedDatabase | undefined;
 }
 
