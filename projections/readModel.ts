@@ -26,6 +26,8 @@ import {
  * documents replayed in memory: resolvers cannot tell which.
  */
 export interface ReadModel {
+  /** The instant this model describes; null for the live tables ("now"). */
+  readonly asOf: Date | null;
   units(): Promise<UnitDoc[]>;
   unit(id: string): Promise<UnitDoc | null>;
   childUnits(id: string): Promise<UnitDoc[]>;
@@ -39,6 +41,22 @@ export interface ReadModel {
   checkInsOf(keyResultId: string): Promise<CheckInDoc[]>;
   retrospectives(filter: { quarterId: string; unitId?: string | null }): Promise<RetrospectiveDoc[]>;
   effort(unitId: string, quarterId: string): Promise<EffortDoc | null>;
+}
+
+const SOURCE = Symbol('okr.readModel');
+
+/**
+ * Marks a document as read from `model`, so that fields resolved under it read from the same model
+ * (an asOf answer stays at its instant all the way down). Live documents stay unmarked.
+ */
+export function fromModel<T extends object>(model: ReadModel, value: T): T {
+  Object.defineProperty(value, SOURCE, { value: model, enumerable: false, configurable: true });
+  return value;
+}
+
+/** The model a document was read from, if it was marked. */
+export function modelOf(value: object): ReadModel | undefined {
+  return (value as { [SOURCE]?: ReadModel })[SOURCE];
 }
 
 /** Orders documents by a creation field, then id, so every list has a stable order. */
@@ -65,6 +83,7 @@ export const ORDER = {
 
 /** Reads the live tables of one organisation, batching per request (one DataLoader per lookup). */
 export class TableReadModel implements ReadModel {
+  readonly asOf = null;
   private readonly byId = new Map<EntityClass<Doc>, DataLoader<string, Doc | null>>();
   private readonly byObjective: DataLoader<string, KeyResultDoc[]>;
   private readonly byKeyResult: DataLoader<string, CheckInDoc[]>;

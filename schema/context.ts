@@ -12,6 +12,8 @@ export interface Context {
   read: ReadModel;
   /** Replaces `read` with a fresh one (no cached rows), after a write. */
   refreshRead(): void;
+  /** The quarter's read model as it stood at `at`, replayed from the log. */
+  readAsOf(at: Date, quarterId: string): Promise<ReadModel>;
   /** Person-days a unit's OKR cycle should cost per quarter, for this organisation. */
   effortBudget: number;
 }

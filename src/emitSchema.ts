@@ -1,11 +1,11 @@
 import 'reflect-metadata';
 import { writeFile } from 'node:fs/promises';
-import { printSchema } from 'graphql';
+import { lexicographicSortSchema, printSchema } from 'graphql';
 import { EMITTED_SCHEMA_PATH, okrSchema } from '../schema/build';
 
 /** The emitted SDL, as committed in schema/schema.graphql. */
 export async function emittedSdl(): Promise<string> {
-  return `${printSchema(await okrSchema())}\n`;
+  return `${printSchema(lexicographicSortSchema(await okrSchema()))}\n`;
 }
 
 if (require.main === module) {

@@ -8,6 +8,7 @@ import { okrSchema } from '../schema/build';
 import type { Context } from '../schema/context';
 import { formatError } from '../schema/errors';
 import { Commands } from './commands';
+import { History } from './history';
 import { Ledger } from './ledger';
 import { errorFields, silentLogger, type Logger } from './logger';
 
@@ -92,6 +93,7 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
   const logger = options.logger ?? silentLogger;
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const ledger = new Ledger(options.orm, clock);
+  const history = new History(options.orm);
   const apollo = new ApolloServer<Context>({
     schema: await okrSchema(),
     includeStacktraceInErrorResponses: false,
@@ -113,6 +115,7 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
       refreshRead: () => {
         ctx.read = newRead();
       },
+      readAsOf: (at, quarterId) => history.quarterAt(options.organisationId, quarterId, at),
       effortBudget: options.effortBudget ?? DEFAULT_EFFORT_BUDGET,
     };
     return ctx;

@@ -5,7 +5,7 @@ import { ProcessActivity } from '../enums';
 import { NotImplementedError } from '../errors';
 import { LogProcessEffortInput } from '../inputs';
 import { DateTime, EffortAudit, Quarter, Unit } from '../types';
-import { found, iso, versionOptions, write } from './support';
+import { found, iso, versionOptions, viewOf, write } from './support';
 
 const round = (days: number): number => Math.round(days * 1e6) / 1e6;
 
@@ -42,12 +42,12 @@ export class EffortResolver {
 
   @FieldResolver(() => Unit)
   async unit(@Root() audit: EffortAudit, @Ctx() ctx: Context): Promise<UnitDoc> {
-    return found(await ctx.read.unit(audit.unitId), 'unit');
+    return found(await viewOf(audit, ctx).read.unit(audit.unitId), 'unit');
   }
 
   @FieldResolver(() => Quarter)
   async quarter(@Root() audit: EffortAudit, @Ctx() ctx: Context): Promise<QuarterDoc> {
-    return found(await ctx.read.quarter(audit.quarterId), 'quarter');
+    return found(await viewOf(audit, ctx).read.quarter(audit.quarterId), 'quarter');
   }
 
   @Mutation(() => EffortAudit)

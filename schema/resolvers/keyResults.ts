@@ -3,29 +3,29 @@ import type { CheckInDoc, KeyResultDoc, ObjectiveDoc } from '../../projections/d
 import type { Context } from '../context';
 import { DefineKeyResultInput, RecordCheckInInput, ReviseKeyResultInput, ScoreKeyResultInput } from '../inputs';
 import { CheckIn, DateTime, KeyResult, Objective } from '../types';
-import { refuseAsOf } from './objectives';
-import { found, iso, versionOptions, write } from './support';
+import { found, iso, readFor, versionOptions, viewOf, write } from './support';
 
 @Resolver(() => KeyResult)
 export class KeyResultResolver {
   @Query(() => KeyResult, { nullable: true })
-  keyResult(
+  async keyResult(
     @Arg('id', () => ID) id: string,
     @Arg('asOf', () => DateTime, { nullable: true }) asOf: Date | null,
     @Ctx() ctx: Context,
   ): Promise<KeyResultDoc | null> {
-    refuseAsOf(asOf);
-    return ctx.read.keyResult(id);
+    const live = await ctx.read.keyResult(id);
+    if (live === null || asOf == null) return live;
+    return (await readFor(ctx, asOf, live.quarterId)).keyResult(id);
   }
 
   @FieldResolver(() => Objective)
   async objective(@Root() kr: KeyResultDoc, @Ctx() ctx: Context): Promise<ObjectiveDoc> {
-    return found(await ctx.read.objective(kr.objectiveId), 'objective');
+    return found(await viewOf(kr, ctx).read.objective(kr.objectiveId), 'objective');
   }
 
   @FieldResolver(() => [CheckIn], { description: 'Oldest first, by effective date.' })
   checkIns(@Root() kr: KeyResultDoc, @Ctx() ctx: Context): Promise<CheckInDoc[]> {
-    return ctx.read.checkInsOf(kr.id);
+    return viewOf(kr, ctx).read.checkInsOf(kr.id);
   }
 
   @Mutation(() => KeyResult)

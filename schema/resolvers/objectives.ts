@@ -2,7 +2,6 @@ import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'ty
 import type { KeyResultDoc, ObjectiveDoc, QuarterDoc, UnitDoc } from '../../projections/docs';
 import type { Context } from '../context';
 import { ObjectiveStatus } from '../enums';
-import { NotImplementedError } from '../errors';
 import {
   AlignObjectiveInput,
   CommitObjectiveInput,
@@ -11,12 +10,7 @@ import {
   RetireObjectiveInput,
 } from '../inputs';
 import { DateTime, KeyResult, Objective, Quarter, Unit } from '../types';
-import { found, versionOptions, write } from './support';
-
-/** asOf queries replay the log; they arrive with the quarter-history release. */
-export function refuseAsOf(asOf: Date | null | undefined): void {
-  if (asOf != null) throw new NotImplementedError('asOf');
-}
+import { found, readFor, versionOptions, viewOf, write } from './support';
 
 export const objectiveStatus = (o: ObjectiveDoc): ObjectiveStatus =>
   o.lifecycle === 'RETIRED' ? ObjectiveStatus.RETIRED : o.score !== null ? ObjectiveStatus.SCORED : (o.lifecycle as ObjectiveStatus);
@@ -24,34 +18,35 @@ export const objectiveStatus = (o: ObjectiveDoc): ObjectiveStatus =>
 @Resolver(() => Objective)
 export class ObjectiveResolver {
   @Query(() => [Objective], { description: 'With asOf: exactly what this query would have answered at that instant.' })
-  objectives(
+  async objectives(
     @Arg('quarterId', () => ID) quarterId: string,
     @Arg('unitId', () => ID, { nullable: true }) unitId: string | null,
     @Arg('asOf', () => DateTime, { nullable: true }) asOf: Date | null,
     @Ctx() ctx: Context,
   ): Promise<ObjectiveDoc[]> {
-    refuseAsOf(asOf);
-    return ctx.read.objectives({ quarterId, unitId });
+    return (await readFor(ctx, asOf, quarterId)).objectives({ quarterId, unitId });
   }
 
   @Query(() => Objective, { nullable: true })
-  objective(
+  async objective(
     @Arg('id', () => ID) id: string,
     @Arg('asOf', () => DateTime, { nullable: true }) asOf: Date | null,
     @Ctx() ctx: Context,
   ): Promise<ObjectiveDoc | null> {
-    refuseAsOf(asOf);
-    return ctx.read.objective(id);
+    const live = await ctx.read.objective(id);
+    if (live === null || asOf == null) return live;
+    // An objective never changes quarter, so the live row says which quarter to replay.
+    return (await readFor(ctx, asOf, live.quarterId)).objective(id);
   }
 
   @FieldResolver(() => Unit)
   async unit(@Root() o: ObjectiveDoc, @Ctx() ctx: Context): Promise<UnitDoc> {
-    return found(await ctx.read.unit(o.unitId), 'unit');
+    return found(await viewOf(o, ctx).read.unit(o.unitId), 'unit');
   }
 
   @FieldResolver(() => Quarter)
   async quarter(@Root() o: ObjectiveDoc, @Ctx() ctx: Context): Promise<QuarterDoc> {
-    return found(await ctx.read.quarter(o.quarterId), 'quarter');
+    return found(await viewOf(o, ctx).read.quarter(o.quarterId), 'quarter');
   }
 
   @FieldResolver(() => ObjectiveStatus)
@@ -61,17 +56,17 @@ export class ObjectiveResolver {
 
   @FieldResolver(() => Objective, { nullable: true, description: 'Alignment: the higher-level objective this one contributes to.' })
   parent(@Root() o: ObjectiveDoc, @Ctx() ctx: Context): Promise<ObjectiveDoc | null> | null {
-    return o.parentId === null ? null : ctx.read.objective(o.parentId);
+    return o.parentId === null ? null : viewOf(o, ctx).read.objective(o.parentId);
   }
 
   @FieldResolver(() => [Objective], { description: 'The objectives that declared they contribute to this one.' })
   contributors(@Root() o: ObjectiveDoc, @Ctx() ctx: Context): Promise<ObjectiveDoc[]> {
-    return ctx.read.contributors(o.id);
+    return viewOf(o, ctx).read.contributors(o.id);
   }
 
   @FieldResolver(() => [KeyResult])
   keyResults(@Root() o: ObjectiveDoc, @Ctx() ctx: Context): Promise<KeyResultDoc[]> {
-    return ctx.read.keyResultsOf(o.id);
+    return viewOf(o, ctx).read.keyResultsOf(o.id);
   }
 
   @Mutation(() => Objective)

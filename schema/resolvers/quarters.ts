@@ -5,7 +5,7 @@ import type { Context } from '../context';
 import { QuarterPhase } from '../enums';
 import { PlanQuarterInput } from '../inputs';
 import { Quarter } from '../types';
-import { found, iso, versionOptions, write } from './support';
+import { found, iso, versionOptions, viewOf, write } from './support';
 
 @Resolver(() => Quarter)
 export class QuarterResolver {
@@ -21,7 +21,7 @@ export class QuarterResolver {
 
   @FieldResolver(() => QuarterPhase)
   phase(@Root() quarter: QuarterDoc, @Ctx() ctx: Context): QuarterPhase {
-    return quarterPhase({ ...quarter, closed: quarter.closedAt !== null }, ctx.now) as QuarterPhase;
+    return quarterPhase({ ...quarter, closed: quarter.closedAt !== null }, viewOf(quarter, ctx).now) as QuarterPhase;
   }
 
   @Mutation(() => Quarter)

@@ -3,7 +3,7 @@ import type { KeyResultDoc, QuarterDoc, RetrospectiveDoc, UnitDoc } from '../../
 import type { Context } from '../context';
 import { RecordRetrospectiveInput } from '../inputs';
 import { KeyResult, KeyResultCalibration, Quarter, Retrospective, Unit } from '../types';
-import { found, versionOptions, write } from './support';
+import { found, sameView, versionOptions, viewOf, write } from './support';
 
 @Resolver(() => Retrospective)
 export class RetrospectiveResolver {
@@ -18,17 +18,17 @@ export class RetrospectiveResolver {
 
   @FieldResolver(() => Unit)
   async unit(@Root() r: RetrospectiveDoc, @Ctx() ctx: Context): Promise<UnitDoc> {
-    return found(await ctx.read.unit(r.unitId), 'unit');
+    return found(await viewOf(r, ctx).read.unit(r.unitId), 'unit');
   }
 
   @FieldResolver(() => Quarter)
   async quarter(@Root() r: RetrospectiveDoc, @Ctx() ctx: Context): Promise<QuarterDoc> {
-    return found(await ctx.read.quarter(r.quarterId), 'quarter');
+    return found(await viewOf(r, ctx).read.quarter(r.quarterId), 'quarter');
   }
 
   @FieldResolver(() => [KeyResultCalibration])
   calibrations(@Root() r: RetrospectiveDoc): RetrospectiveDoc['calibrations'] {
-    return r.calibrations;
+    return r.calibrations.map((c) => sameView(r, { ...c }));
   }
 
   @Mutation(() => Retrospective)
@@ -60,6 +60,6 @@ export class RetrospectiveResolver {
 export class KeyResultCalibrationResolver {
   @FieldResolver(() => KeyResult)
   async keyResult(@Root() c: KeyResultCalibration, @Ctx() ctx: Context): Promise<KeyResultDoc> {
-    return found(await ctx.read.keyResult(c.keyResultId), 'key result');
+    return found(await viewOf(c, ctx).read.keyResult(c.keyResultId), 'key result');
   }
 }

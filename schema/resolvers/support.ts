@@ -1,3 +1,5 @@
+import { rejected } from '../../domain/errors';
+import { fromModel, modelOf, type ReadModel } from '../../projections/readModel';
 import type { Context } from '../context';
 
 /** Turns a read that must succeed after a write into a value (an absent row here is a bug). */
@@ -20,3 +22,24 @@ export const versionOptions = (input: { expectedVersion?: number | null; idempot
   expectedVersion: input.expectedVersion ?? null,
   idempotencyKey: input.idempotencyKey ?? null,
 });
+
+/** Where fields under `root` read from, and the instant they describe. */
+export function viewOf(root: object, ctx: Context): { read: ReadModel; now: Date } {
+  const model = modelOf(root);
+  return model ? { read: model, now: model.asOf ?? ctx.now } : { read: ctx.read, now: ctx.now };
+}
+
+/** Marks `value` as seen from the same model as `root` (for objects built inside a resolver). */
+export function sameView<T extends object>(root: object, value: T): T {
+  const model = modelOf(root);
+  return model ? fromModel(model, value) : value;
+}
+
+/** The read model for a root query: live, or the quarter replayed as of `asOf`. */
+export async function readFor(ctx: Context, asOf: Date | null | undefined, quarterId: string): Promise<ReadModel> {
+  if (asOf == null) return ctx.read;
+  if (asOf.getTime() > ctx.now.getTime()) {
+    throw rejected('AS_OF_IN_FUTURE', 'asOf is in the future; the ledger only knows the past and the present.');
+  }
+  return ctx.readAsOf(asOf, quarterId);
+}

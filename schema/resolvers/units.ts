@@ -3,7 +3,7 @@ import type { UnitDoc } from '../../projections/docs';
 import type { Context } from '../context';
 import { RegisterUnitInput } from '../inputs';
 import { Unit } from '../types';
-import { found, versionOptions, write } from './support';
+import { found, versionOptions, viewOf, write } from './support';
 
 @Resolver(() => Unit)
 export class UnitResolver {
@@ -19,12 +19,12 @@ export class UnitResolver {
 
   @FieldResolver(() => Unit, { nullable: true })
   parent(@Root() unit: UnitDoc, @Ctx() ctx: Context): Promise<UnitDoc | null> | null {
-    return unit.parentId === null ? null : ctx.read.unit(unit.parentId);
+    return unit.parentId === null ? null : viewOf(unit, ctx).read.unit(unit.parentId);
   }
 
   @FieldResolver(() => [Unit])
   children(@Root() unit: UnitDoc, @Ctx() ctx: Context): Promise<UnitDoc[]> {
-    return ctx.read.childUnits(unit.id);
+    return viewOf(unit, ctx).read.childUnits(unit.id);
   }
 
   @Mutation(() => Unit)

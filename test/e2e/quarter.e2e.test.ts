@@ -325,7 +325,6 @@ describe('scoring, retrospective, effort, closing', () => {
 
   it('answers NOT_IMPLEMENTED (never made-up data) for the history fields of the next release', async () => {
     for (const query of [
-      `{ objectives(quarterId: "2027-Q1", asOf: "2027-02-01T00:00:00Z") { id } }`,
       `{ confidenceTrends(quarterId: "2027-Q1") { points { confidence } } }`,
       `{ teamConfidence(quarterId: "2027-Q1", unitId: "${ids.team}") { checkIns } }`,
       `{ effortAudit(quarterId: "2027-Q1") { personDays } }`,

@@ -1,0 +1,340 @@
+import 'reflect-metadata';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { ConfigError, loadConfig, type Config } from './config';
+import { openDatabase } from './database';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './embeddedPostgres';
+import { SeedRefusedError, seedDemo, type SeedSummary } from './seed';
+
+/*
+ * `npm run okr -- <command> [flags]`: operator commands on the same configuration as `npm start`
+ * (DATABASE_URL, or the embedded PostgreSQL in OKR_DATA_DIR, started for the command and stopped after).
+ *
+ * Exit codes: 0 done; 1 refused or failed; 2 the command line or the environment is wrong.
+ * To add a command, write a `CliCommand` (its words, flags and `run`) and list it in COMMANDS.
+ */
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+/** A mistake in the command line: reported with the usage, exit code 2. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly command: CliCommand | null = null,
+  ) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export interface FlagSpec {
+  name: string;
+  /** A string flag takes a value (`--name value` or `--name=value`); a boolean one does not. */
+  kind: 'string' | 'boolean';
+  placeholder?: string;
+  description: string;
+}
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export interface Invocation {
+  /** Parsed flags by name: a string, or true for a boolean flag that was given. */
+  flags: ReadonlyMap<string, string | true>;
+  positionals: readonly string[];
+  env: NodeJS.ProcessEnv;
+  io: Io;
+  /** The wall clock (commands never call `new Date()` themselves, so tests can fix it). */
+  now(): Date;
+}
+
+export interface CliCommand {
+  /** The words that name it, e.g. ['seed'] or ['projections', 'rebuild']. */
+  words: readonly string[];
+  summary: string;
+  /** Extra lines for `help <command>`. */
+  details?: readonly string[];
+  flags: readonly FlagSpec[];
+  /** Positional arguments it accepts after its words, for the usage line; none when absent. */
+  positionals?: string;
+  run(invocation: Invocation): Promise<number>;
+}
+
+// ---- shared helpers for commands ----------------------------------------------------------------
+
+/** Reads the configuration, mapping a configuration mistake to a usage error (exit 2). */
+export function configFrom(env: NodeJS.ProcessEnv): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/**
+ * Runs `work` against the configured database, as `npm start` would find it: DATABASE_URL, or the
+ * embedded PostgreSQL (started here and stopped afterwards). Migrations are brought up to date.
+ */
+export async function withDatabase<T>(config: Config, io: Io, work: (orm: MikroORM) => Promise<T>): Promise<T> {
+  let embedded: EmbeddedDatabase | null = null;
+  let url = config.databaseUrl;
+  if (url === null) {
+    io.err(`Starting the embedded PostgreSQL in ${config.dataDir} (port ${config.embeddedPort})...\n`);
+    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPort });
+    url = embedded.url;
+  }
+  try {
+    const orm = await openDatabase(url);
+    try {
+      return await work(orm);
+    } finally {
+      await orm.close();
+    }
+  } finally {
+    await embedded?.stop();
+  }
+}
+
+const stringFlag = (invocation: Invocation, name: string): string | null => {
+  const value = invocation.flags.get(name);
+  return typeof value === 'string' ? value : null;
+};
+
+// ---- seed ----------------------------------------------------------------------------------------
+
+const seedCommand: CliCommand = {
+  words: ['seed'],
+  summary: 'Fill an empty organisation with a realistic demo (two quarters of OKRs, check-ins, scores).',
+  details: [
+    'Appends through the same commands as real use, on a simulated clock ending now: the previous quarter',
+    'scored, retrospected and closed; the current one part-way through its bi-weekly check-ins.',
+    'Refuses (exit 1) if the organisation already has events: it never adds to real data.',
+  ],
+  flags: [
+    { name: 'organisation', kind: 'string', placeholder: 'id', description: 'Organisation to fill (default: OKR_ORGANISATION, else "default").' },
+    { name: 'now', kind: 'string', placeholder: 'instant', description: 'Pretend it is this ISO-8601 instant (not in the future); the same instant gives the same demo.' },
+  ],
+  async run(invocation) {
+    const config = configFrom(invocation.env);
+    const organisationId = stringFlag(invocation, 'organisation')?.trim() || config.organisationId;
+    const wallClock = invocation.now();
+    const rawNow = stringFlag(invocation, 'now');
+    let now = wallClock;
+    if (rawNow !== null) {
+      now = new Date(rawNow);
+      if (!Number.isFinite(now.getTime())) throw new UsageError(`--now must be an ISO-8601 instant such as 2026-11-20T09:00:00Z (got "${rawNow}").`, seedCommand);
+      if (now.getTime() > wallClock.getTime()) throw new UsageError('--now cannot be in the future: the demo only records what has already happened.', seedCommand);
+    }
+    return withDatabase(config, invocation.io, async (orm) => {
+      invocation.io.err(`Seeding the demo into organisation "${organisationId}"...\n`);
+      try {
+        const summary = await seedDemo(orm, { organisationId, now });
+        invocation.io.out(describeSeed(summary, config, organisationId));
+        return EXIT_OK;
+      } catch (error) {
+        if (!(error instanceof SeedRefusedError)) throw error;
+        invocation.io.err(`Nothing was seeded: ${error.message}\n`);
+        return EXIT_FAILED;
+      }
+    });
+  },
+};
+
+function describeSeed(s: SeedSummary, config: Config, organisationId: string): string {
+  const day = (d: Date) => d.toISOString().slice(0, 10);
+  const endpoint = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}/graphql`;
+  const query = `{ objectives(quarterId: "${s.currentQuarter.id}") { title status unit { name } parent { title } keyResults { title kind baseline target current confidence } } }`;
+  const startHint = organisationId === config.organisationId ? 'npm start' : `OKR_ORGANISATION=${organisationId} npm start`;
+  return [
+    `Seeded the demo into organisation "${organisationId}" (history from ${day(s.firstRecordedAt)} to ${day(s.lastRecordedAt)}):`,
+    `  units          ${s.units} (a company, 2 functions, 4 teams)`,
+    `  quarters       ${s.previousQuarter.id} (scored and closed), ${s.currentQuarter.id} (current)`,
+    `  objectives     ${s.objectives}`,
+    `  key results    ${s.keyResults} (${s.scores} scores, ${s.revisions} revisions)`,
+    `  check-ins      ${s.checkIns}`,
+    `  retrospectives ${s.retrospectives}, effort entries ${s.effortEntries}`,
+    `  events         ${s.events}`,
+    '',
+    `Try it: ${startHint}, then ask for the current quarter's OKRs:`,
+    '',
+    `  query {`,
+    `    objectives(quarterId: "${s.currentQuarter.id}") {`,
+    '      title status unit { name } parent { title }',
+    '      keyResults { title kind baseline target current confidence checkIns { asOf confidence value whatChanged blockers } }',
+    '    }',
+    '  }',
+    '',
+    `  curl -s ${endpoint} -H 'content-type: application/json' \\`,
+    `    -d '${JSON.stringify({ query })}'`,
+    '',
+  ].join('\n');
+}
+
+// ---- help ----------------------------------------------------------------------------------------
+
+const helpCommand: CliCommand = {
+  words: ['help'],
+  summary: 'Show the commands, or one command\'s flags.',
+  flags: [],
+  positionals: '[command]',
+  async run(invocation) {
+    if (invocation.positionals.length === 0) {
+      invocation.io.out(overview());
+      return EXIT_OK;
+    }
+    const { command, rest } = resolve(invocation.positionals);
+    if (command === null || rest.length > 0) throw new UsageError(`Unknown command "${invocation.positionals.join(' ')}".`);
+    invocation.io.out(usageOf(command));
+    return EXIT_OK;
+  },
+};
+
+/** Every command; `resolve` picks the longest whose words start the command line. */
+export const COMMANDS: readonly CliCommand[] = [seedCommand, helpCommand];
+
+function flagUsage(flag: FlagSpec): string {
+  return flag.kind === 'string' ? `--${flag.name} <${flag.placeholder ?? 'value'}>` : `--${flag.name}`;
+}
+
+function usageOf(command: CliCommand): string {
+  const flags = command.flags.map((f) => ` [${flagUsage(f)}]`).join('');
+  const lines = [`Usage: npm run okr -- ${command.words.join(' ')}${flags}${command.positionals ? ` ${command.positionals}` : ''}`, '', command.summary];
+  if (command.details) lines.push(...command.details);
+  if (command.flags.length > 0) {
+    lines.push('', 'Flags:');
+    const width = Math.max(...command.flags.map((f) => flagUsage(f).length));
+    for (const f of command.flags) lines.push(`  ${flagUsage(f).padEnd(width)}  ${f.description}`);
+  }
+  lines.push('', 'Configuration as for npm start: DATABASE_URL, or the embedded PostgreSQL in OKR_DATA_DIR (default .okr-data).', '');
+  return lines.join('\n');
+}
+
+function overview(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.words.join(' ').length));
+  return [
+    'Usage: npm run okr -- <command> [flags]      (npm run seed is a shortcut for `okr seed`)',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.words.join(' ').padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `npm run okr -- help <command>` (or add --help) for a command\'s flags.',
+    'Exit codes: 0 done, 1 refused or failed, 2 wrong command line or environment.',
+    '',
+  ].join('\n');
+}
+
+function resolve(words: readonly string[]): { command: CliCommand | null; rest: readonly string[] } {
+  let best: CliCommand | null = null;
+  for (const command of COMMANDS) {
+    const matches = command.words.every((w, i) => words[i] === w);
+    if (matches && (best === null || command.words.length > best.words.length)) best = command;
+  }
+  return { command: best, rest: best === null ? words : words.slice(best.words.length) };
+}
+
+// ---- parsing and running -------------------------------------------------------------------------
+
+interface Parsed {
+  command: CliCommand;
+  flags: Map<string, string | true>;
+  positionals: string[];
+  help: boolean;
+}
+
+/** Splits argv into the command, its flags and positionals; throws UsageError on anything unknown. */
+export function parseArgs(argv: readonly string[]): Parsed {
+  const leading: string[] = [];
+  let i = 0;
+  while (i < argv.length && !(argv[i] ?? '').startsWith('-')) leading.push(argv[i++] ?? '');
+  if (leading.length === 0) {
+    if (argv.length === 0) throw new UsageError('No command given.');
+    if (argv[0] === '--help' || argv[0] === '-h') return { command: helpCommand, flags: new Map(), positionals: [], help: false };
+    throw new UsageError(`Expected a command before "${argv[0]}".`);
+  }
+  const { command, rest } = resolve(leading);
+  if (command === null) throw new UsageError(`Unknown command "${leading.join(' ')}".`);
+  const positionals = [...rest];
+  const flags = new Map<string, string | true>();
+  let help = false;
+  let onlyPositionals = false;
+  for (; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (onlyPositionals || !arg.startsWith('-') || arg === '-') {
+      positionals.push(arg);
+      continue;
+    }
+    if (arg === '--') {
+      onlyPositionals = true;
+      continue;
+    }
+    if (arg === '--help' || arg === '-h') {
+      help = true;
+      continue;
+    }
+    if (!arg.startsWith('--')) throw new UsageError(`Unknown flag "${arg}".`, command);
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq === -1 ? undefined : eq);
+    const spec = command.flags.find((f) => f.name === name);
+    if (!spec) throw new UsageError(`Unknown flag "--${name}" for "${command.words.join(' ')}".`, command);
+    if (flags.has(name)) throw new UsageError(`Flag "--${name}" is given twice.`, command);
+    if (spec.kind === 'boolean') {
+      if (eq !== -1) throw new UsageError(`Flag "--${name}" takes no value.`, command);
+      flags.set(name, true);
+      continue;
+    }
+    let value: string | undefined;
+    if (eq !== -1) value = arg.slice(eq + 1);
+    else {
+      value = argv[i + 1];
+      if (value === undefined || value.startsWith('--')) throw new UsageError(`Flag "--${name}" needs a value: ${flagUsage(spec)}.`, command);
+      i += 1;
+    }
+    if (value.trim() === '') throw new UsageError(`Flag "--${name}" needs a non-empty value.`, command);
+    flags.set(name, value);
+  }
+  if (!help && positionals.length > 0 && !command.positionals) {
+    throw new UsageError(`Unexpected argument "${positionals[0]}" for "${command.words.join(' ')}".`, command);
+  }
+  return { command, flags, positionals, help };
+}
+
+const processIo: Io = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
+/** Runs one command line and returns its exit code; never exits the process itself. */
+export async function runCli(
+  argv: readonly string[],
+  io: Io = processIo,
+  env: NodeJS.ProcessEnv = process.env,
+  now: () => Date = () => new Date(),
+): Promise<number> {
+  let command: CliCommand | null = null;
+  try {
+    const parsed = parseArgs(argv);
+    command = parsed.command;
+    if (parsed.help) {
+      io.out(usageOf(parsed.command));
+      return EXIT_OK;
+    }
+    return await parsed.command.run({ flags: parsed.flags, positionals: parsed.positionals, env, io, now });
+  } catch (error) {
+    if (error instanceof UsageError) {
+      const about = error.command ?? command;
+      io.err(`${error.message}\n\n${about && about !== helpCommand ? usageOf(about) : overview()}`);
+      return EXIT_USAGE;
+    }
+    io.err(`Failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (error instanceof Error && error.cause) io.err(`  cause: ${String(error.cause)}\n`);
+    return EXIT_FAILED;
+  }
+}
+
+if (require.main === module) {
+  void runCli(process.argv.slice(2)).then((code) => process.exit(code));
+}

@@ -1,0 +1,58 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { EventStore } from '../events/store';
+import { MemoryReadModel } from '../projections/memory';
+import { sqlOf } from './database';
+
+/**
+ * Answers "what did the read model look like at instant T": the log is a prefix at any recorded
+ * time (recorded_at never goes backwards), so the state at T is the same pure projections folded over
+ * the events recorded at or before T. Replays are scoped to one quarter (plus the units) and the
+ * latest few are kept, keyed by the last position they include, so repeated asOf reads are cheap.
+ */
+export class History {
+  private readonly cache = new Map<string, Promise<MemoryReadModel>>();
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly store = new EventStore(),
+    private readonly cacheSize = 16,
+  ) {}
+
+  /** The last position recorded at or before `at` (0 before the first event). */
+  async positionAt(at: Date): Promise<number> {
+    const rows = await sqlOf(this.orm.em.fork()).query<{ position: string | null }>(
+      'SELECT max(position) AS position FROM okr_events WHERE recorded_at <= ?::timestamptz',
+      [at.toISOString()],
+    );
+    return Number(rows[0]?.position ?? 0);
+  }
+
+  async quarterAt(organisationId: string, quarterId: string, at: Date): Promise<MemoryReadModel> {
+    const upTo = await this.positionAt(at);
+    const key = `${organisationId}\u0000${quarterId}\u0000${upTo}\u0000${at.toISOString()}`;
+    const cached = this.cache.get(key);
+    if (cached) {
+      this.cache.delete(key);
+      this.cache.set(key, cached);
+      return cached;
+    }
+    const built = this.replay(organisationId, quarterId, at, upTo);
+    this.cache.set(key, built);
+    built.catch(() => this.cache.delete(key));
+    while (this.cache.size > this.cacheSize) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest === undefined) break;
+      this.cache.delete(oldest);
+    }
+    return built;
+  }
+
+  private async replay(organisationId: string, quarterId: string, at: Date, upTo: number): Promise<MemoryReadModel> {
+    const model = new MemoryReadModel(at);
+    const sql = sqlOf(this.orm.em.fork());
+    for await (const page of this.store.stream(sql, { organisationId, quarterId, withUntagged: true, until: at })) {
+      model.apply(page.filter((e) => e.position <= upTo));
+    }
+    return model;
+  }
+}
