@@ -1,5 +1,7 @@
 import type {
   Calibration,
+  CheckInCadence,
+  CheckInCadenceSet,
   Instant,
   KeyResultCalibrationData,
   ProcessActivity,
@@ -16,7 +18,14 @@ import { LIMITS, finiteNumber, instant, ms, optionalText, requiredText } from '.
 
 export type UnitState =
   | { status: 'unregistered' }
-  | { status: 'registered'; id: string; name: string; level: UnitLevel; parentId: string | null };
+  | {
+      status: 'registered';
+      id: string;
+      name: string;
+      level: UnitLevel;
+      parentId: string | null;
+      cadence: CheckInCadence;
+    };
 
 export const initialUnitState: UnitState = { status: 'unregistered' };
 
@@ -29,7 +38,10 @@ export function evolveUnit(state: UnitState, event: UnitEvent): UnitState {
         name: event.data.name,
         level: event.data.level,
         parentId: event.data.parentId,
+        cadence: 'BIWEEKLY',
       };
+    case 'CheckInCadenceSet':
+      return state.status === 'registered' ? { ...state, cadence: event.data.cadence } : state;
     case 'RetrospectiveRecorded':
     case 'ProcessEffortLogged':
       return state;
@@ -169,4 +181,16 @@ export function logProcessEffort(
       },
     },
   ];
+}
+
+export interface SetCheckInCadence {
+  unitId: string;
+  cadence: CheckInCadence;
+}
+
+/** Forgotten check-ins are judged against this cadence; setting the one already in force changes nothing. */
+export function setCheckInCadence(command: SetCheckInCadence, unit: UnitState): CheckInCadenceSet[] {
+  if (unit.status !== 'registered') throw notFound('unit', command.unitId);
+  if (unit.cadence === command.cadence) return [];
+  return [{ type: 'CheckInCadenceSet', data: { unitId: command.unitId, cadence: command.cadence } }];
 }

@@ -50,7 +50,15 @@ export interface ProcessEffortLogged {
   };
 }
 
-export type UnitEvent = UnitRegistered | RetrospectiveRecorded | ProcessEffortLogged;
+/** How often a unit means to check in on its key results (the practice: every two weeks or monthly). */
+export type CheckInCadence = 'BIWEEKLY' | 'MONTHLY';
+
+export interface CheckInCadenceSet {
+  type: 'CheckInCadenceSet';
+  data: { unitId: string; cadence: CheckInCadence };
+}
+
+export type UnitEvent = UnitRegistered | RetrospectiveRecorded | ProcessEffortLogged | CheckInCadenceSet;
 
 // ---- quarter stream ----------------------------------------------------------------------------
 
@@ -185,6 +193,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   'UnitRegistered',
   'RetrospectiveRecorded',
   'ProcessEffortLogged',
+  'CheckInCadenceSet',
   'QuarterPlanned',
   'QuarterClosed',
   'ObjectiveDrafted',

@@ -40,6 +40,24 @@ export interface AppendRequest {
   idempotency?: { command: string; requestHash: string; result: unknown };
 }
 
+/** Which events to read; every field narrows. */
+export interface LogFilter {
+  organisationId?: string;
+  /** Only events after this position. */
+  after?: number;
+  /** Only events recorded at or before this instant. */
+  until?: Date;
+  streamId?: string;
+  /** Only events concerning this quarter (its objectives, key results, retrospectives, effort). */
+  quarterId?: string;
+  /** With quarterId: also the events that concern no quarter (unit registrations). */
+  withUntagged?: boolean;
+  /** Only events concerning this unit. */
+  unitId?: string;
+  types?: readonly string[];
+  limit?: number;
+}
+
 export interface StreamRead {
   version: number;
   events: RecordedEvent[];
@@ -192,25 +210,54 @@ export class EventStore {
   }
 
   /**
-   * The whole log after `after` (a position), in delivery order, at most `limit` events.
-   * Positions are gap-free and commit-ordered, so paging with the last position seen never skips.
+   * Events in delivery (position) order, filtered. Positions are gap-free and commit-ordered, so
+   * paging with the last position seen never skips an event.
    */
-  async readAll(
-    sql: Sql,
-    options: { after?: number; limit?: number; organisationId?: string } = {},
-  ): Promise<RecordedEvent[]> {
-    const params: unknown[] = [options.after ?? 0];
-    let where = 'position > ?';
-    if (options.organisationId !== undefined) {
-      where += ' AND organisation_id = ?';
-      params.push(options.organisationId);
+  async readAll(sql: Sql, filter: LogFilter = {}): Promise<RecordedEvent[]> {
+    const where: string[] = ['position > ?'];
+    const params: unknown[] = [filter.after ?? 0];
+    if (filter.organisationId !== undefined) {
+      where.push('organisation_id = ?');
+      params.push(filter.organisationId);
     }
-    params.push(options.limit ?? 1000);
+    if (filter.until !== undefined) {
+      where.push('recorded_at <= ?::timestamptz');
+      params.push(filter.until.toISOString());
+    }
+    if (filter.streamId !== undefined) {
+      where.push('stream_id = ?');
+      params.push(filter.streamId);
+    }
+    if (filter.quarterId !== undefined) {
+      where.push(filter.withUntagged ? '(quarter_id = ? OR quarter_id IS NULL)' : 'quarter_id = ?');
+      params.push(filter.quarterId);
+    }
+    if (filter.unitId !== undefined) {
+      where.push('unit_id = ?');
+      params.push(filter.unitId);
+    }
+    if (filter.types !== undefined) {
+      where.push('type IN (SELECT jsonb_array_elements_text(?::jsonb))');
+      params.push(JSON.stringify(filter.types));
+    }
+    params.push(filter.limit ?? 1000);
     const rows = await sql.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM okr_events WHERE ${where} ORDER BY position LIMIT ?`,
+      `SELECT ${EVENT_COLUMNS} FROM okr_events WHERE ${where.join(' AND ')} ORDER BY position LIMIT ?`,
       params,
     );
     return rows.map(toRecordedEvent);
+  }
+
+  /** Every event matching `filter`, in order, fetched in pages of `pageSize`. */
+  async *stream(sql: Sql, filter: Omit<LogFilter, 'limit'> = {}, pageSize = 5000): AsyncGenerator<RecordedEvent[]> {
+    let after = filter.after ?? 0;
+    for (;;) {
+      const page = await this.readAll(sql, { ...filter, after, limit: pageSize });
+      if (page.length === 0) return;
+      yield page;
+      after = page[page.length - 1]?.position ?? after;
+      if (page.length < pageSize) return;
+    }
   }
 
   /** The highest position appended so far (0 for an empty log). */

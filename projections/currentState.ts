@@ -15,9 +15,10 @@ const unitQuarterKey = (unitId: string, quarterId: string): string => `${unitId}
 
 export const units: Projection<UnitDoc> = {
   name: 'units',
-  handles: handles('UnitRegistered'),
-  key: (e) => (e.type === 'UnitRegistered' ? e.data.unitId : ''),
+  handles: handles('UnitRegistered', 'CheckInCadenceSet'),
+  key: (e) => (e.type === 'UnitRegistered' || e.type === 'CheckInCadenceSet' ? e.data.unitId : ''),
   evolve(doc, e) {
+    if (e.type === 'CheckInCadenceSet') return doc && { ...doc, checkInCadence: e.data.cadence };
     if (e.type !== 'UnitRegistered') return doc;
     return {
       organisationId: org(e),
@@ -27,6 +28,7 @@ export const units: Projection<UnitDoc> = {
       level: e.data.level,
       parentId: e.data.parentId,
       registeredAt: e.recordedAt,
+      checkInCadence: 'BIWEEKLY',
     };
   },
 };
@@ -149,6 +151,11 @@ export const keyResults: Projection<KeyResultDoc> = {
         latestCheckInAsOf: null,
         score: null,
         scoreNote: null,
+        scoredAt: null,
+        scoredTarget: null,
+        originalBaseline: d.baseline,
+        originalTarget: d.target,
+        revisions: [],
         version: e.version,
         definedAt: e.recordedAt,
       };
@@ -156,7 +163,8 @@ export const keyResults: Projection<KeyResultDoc> = {
     if (doc === null) return null;
     switch (e.type) {
       case 'KeyResultRevised': {
-        const next: KeyResultDoc = { ...doc, version: e.version };
+        const revision = { changes: e.data.changes, reason: e.data.reason, actor: e.metadata.actor, at: e.recordedAt.toISOString() };
+        const next: KeyResultDoc = { ...doc, revisions: [...doc.revisions, revision], version: e.version };
         for (const c of e.data.changes) {
           if (c.field === 'baseline' || c.field === 'target') next[c.field] = Number(c.to);
           else if (c.field === 'kind') next.kind = c.to as KeyResultDoc['kind'];
@@ -174,7 +182,14 @@ export const keyResults: Projection<KeyResultDoc> = {
           : { ...doc, version: e.version };
       }
       case 'KeyResultScored':
-        return { ...doc, score: e.data.score, scoreNote: e.data.note, version: e.version };
+        return {
+          ...doc,
+          score: e.data.score,
+          scoreNote: e.data.note,
+          scoredAt: e.recordedAt,
+          scoredTarget: e.data.target,
+          version: e.version,
+        };
       default:
         return doc;
     }

@@ -1,4 +1,11 @@
-import type { Direction, KeyResultCalibrationData, KeyResultKind, UnitLevel } from '../events/catalogue';
+import type {
+  CheckInCadence,
+  Direction,
+  FieldRevision,
+  KeyResultCalibrationData,
+  KeyResultKind,
+  UnitLevel,
+} from '../events/catalogue';
 
 /**
  * Read-model documents: plain data, the same shape whether they come from PostgreSQL (the inline
@@ -19,6 +26,7 @@ export interface UnitDoc extends Doc, Sequenced {
   level: UnitLevel;
   parentId: string | null;
   registeredAt: Date;
+  checkInCadence: CheckInCadence;
 }
 
 export interface QuarterDoc extends Doc {
@@ -66,9 +74,24 @@ export interface KeyResultDoc extends Doc, Sequenced {
   latestCheckInAsOf: Date | null;
   score: number | null;
   scoreNote: string | null;
+  scoredAt: Date | null;
+  /** The target in force when the latest score was given. */
+  scoredTarget: number | null;
+  /** Baseline and target as first defined; revisions may have moved them since. */
+  originalBaseline: number;
+  originalTarget: number;
+  /** Every revision, oldest first: which field, from what, to what, who, when and why. */
+  revisions: KeyResultRevisionDoc[];
   /** Key result stream version. */
   version: number;
   definedAt: Date;
+}
+
+export interface KeyResultRevisionDoc {
+  changes: FieldRevision[];
+  reason: string;
+  actor: string;
+  at: string;
 }
 
 export interface CheckInDoc extends Doc {

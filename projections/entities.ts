@@ -1,7 +1,8 @@
 import { BigIntType, Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
-import type { Direction, KeyResultCalibrationData, KeyResultKind, UnitLevel } from '../events/catalogue';
+import type { CheckInCadence, Direction, KeyResultCalibrationData, KeyResultKind, UnitLevel } from '../events/catalogue';
 import type {
   CheckInDoc,
+  KeyResultRevisionDoc,
   EffortDoc,
   KeyResultDoc,
   ObjectiveDoc,
@@ -27,6 +28,7 @@ export class UnitView implements UnitDoc {
   @Property({ type: 'text' }) level!: UnitLevel;
   @Property({ type: 'text', nullable: true }) parentId!: string | null;
   @Property({ type: 'datetime', columnType: 'timestamptz' }) registeredAt!: Date;
+  @Property({ type: 'text' }) checkInCadence!: CheckInCadence;
 }
 
 @Entity({ tableName: 'okr_quarters' })
@@ -83,6 +85,11 @@ export class KeyResultView implements KeyResultDoc {
   @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true }) latestCheckInAsOf!: Date | null;
   @Property({ type: 'double', nullable: true }) score!: number | null;
   @Property({ type: 'text', nullable: true }) scoreNote!: string | null;
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true }) scoredAt!: Date | null;
+  @Property({ type: 'double', nullable: true }) scoredTarget!: number | null;
+  @Property({ type: 'double' }) originalBaseline!: number;
+  @Property({ type: 'double' }) originalTarget!: number;
+  @Property({ type: 'json' }) revisions!: KeyResultRevisionDoc[];
   @Property({ type: 'integer' }) version!: number;
   @Property({ type: 'datetime', columnType: 'timestamptz' }) definedAt!: Date;
 }

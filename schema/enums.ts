@@ -11,7 +11,13 @@ export enum ProcessActivity { SETTING = 'SETTING', CHECK_IN = 'CHECK_IN', SCORIN
 export enum Severity { INFO = 'INFO', WARNING = 'WARNING', PROBLEM = 'PROBLEM' }
 export enum Calibration { TOO_EASY = 'TOO_EASY', RIGHT = 'RIGHT', TOO_HARD = 'TOO_HARD' }
 
+export enum CheckInCadence { BIWEEKLY = 'BIWEEKLY', MONTHLY = 'MONTHLY' }
+
 registerEnumType(UnitLevel, { name: 'UnitLevel' });
+registerEnumType(CheckInCadence, {
+  name: 'CheckInCadence',
+  description: 'How often a unit checks in on its key results; a forgotten check-in is judged against it.',
+});
 registerEnumType(QuarterPhase, {
   name: 'QuarterPhase',
   description:

@@ -2,7 +2,7 @@ import { ArrayMaxSize, IsOptional, Length, Min, ValidateNested } from 'class-val
 import { Field, Float, ID, InputType, Int } from 'type-graphql';
 import { LIMITS } from '../domain/validate';
 import { IDEMPOTENCY_KEY_MAX } from '../src/ledger';
-import { Calibration, Direction, KeyResultKind, ProcessActivity, UnitLevel } from './enums';
+import { Calibration, CheckInCadence, Direction, KeyResultKind, ProcessActivity, UnitLevel } from './enums';
 import { DateTime } from './types';
 
 /*
@@ -17,6 +17,13 @@ export class RegisterUnitInput {
   @Field(() => String) name!: string;
   @Field(() => UnitLevel) level!: UnitLevel;
   @Field(() => ID, { nullable: true }) @IsOptional() @Length(1, ID_MAX) parentId?: string | null;
+  @Field(() => String, { nullable: true }) @IsOptional() @Length(1, IDEMPOTENCY_KEY_MAX) idempotencyKey?: string | null;
+}
+
+@InputType()
+export class SetCheckInCadenceInput {
+  @Field(() => ID) @Length(1, ID_MAX) unitId!: string;
+  @Field(() => CheckInCadence) cadence!: CheckInCadence;
   @Field(() => String, { nullable: true }) @IsOptional() @Length(1, IDEMPOTENCY_KEY_MAX) idempotencyKey?: string | null;
 }
 

@@ -1,6 +1,6 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
-import { Calibration, Direction, KeyResultKind, ProcessActivity, Severity, UnitLevel } from './enums';
+import { Calibration, CheckInCadence, Direction, KeyResultKind, ProcessActivity, Severity, UnitLevel } from './enums';
 
 /*
  * Output types of ../shared/contract/okr.graphql. Relations (unit, parent, keyResults, ...) are
@@ -15,6 +15,22 @@ export class Unit {
   @Field(() => ID) id!: string;
   @Field(() => String) name!: string;
   @Field(() => UnitLevel) level!: UnitLevel;
+  @Field(() => CheckInCadence, { description: 'BIWEEKLY unless set otherwise.' }) checkInCadence!: CheckInCadence;
+}
+
+@ObjectType({ description: 'One field a revision changed.' })
+export class FieldChange {
+  @Field(() => String, { description: 'title, metric, unit, baseline, target or kind.' }) field!: string;
+  @Field(() => JSONResolver, { nullable: true }) from!: unknown;
+  @Field(() => JSONResolver, { nullable: true }) to!: unknown;
+}
+
+@ObjectType({ description: 'A change to a key result after it was defined: what, who, when and why.' })
+export class KeyResultRevision {
+  @Field(() => DateTimeResolver) at!: Date;
+  @Field(() => String) actor!: string;
+  @Field(() => String) reason!: string;
+  @Field(() => [FieldChange]) changes!: FieldChange[];
 }
 
 @ObjectType()
@@ -54,6 +70,13 @@ export class KeyResult {
   @Field(() => Int, { nullable: true, description: 'The confidence (0-100) of the latest check-in by effective date, if any.' })
   confidence!: number | null;
   @Field(() => Float, { nullable: true, description: '0-1, given at the end of the quarter.' }) score!: number | null;
+  @Field(() => Float, { nullable: true, description: 'The target in force when the latest score was given.' })
+  scoredTarget!: number | null;
+  @Field(() => DateTimeResolver, { nullable: true }) scoredAt!: Date | null;
+  @Field(() => Float, { description: 'The baseline as first defined.' }) originalBaseline!: number;
+  @Field(() => Float, { description: 'The target as first defined; differs from target when a revision moved it.' })
+  originalTarget!: number;
+  @Field(() => [KeyResultRevision], { description: 'Every revision, oldest first.' }) revisions!: KeyResultRevision[];
   @Field(() => Int) version!: number;
 }
 

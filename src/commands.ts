@@ -91,6 +91,12 @@ export class Commands {
       }, options);
   }
 
+  setCheckInCadence(input: domain.SetCheckInCadence, options?: Options) {
+    const { unitId } = input;
+    return this.run('setCheckInCadence', input, { streamId: streamId.unit(unitId), streamType: 'unit' }, { unitId },
+      async (read) => domain.setCheckInCadence(input, await loadUnit(read, unitId)), options);
+  }
+
   planQuarter(input: domain.PlanQuarter, options?: Options) {
     const quarterId = input.quarterId.trim();
     return this.run('planQuarter', input, { streamId: streamId.quarter(quarterId), streamType: 'quarter' }, { quarterId },

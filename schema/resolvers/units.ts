@@ -1,7 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { UnitDoc } from '../../projections/docs';
 import type { Context } from '../context';
-import { RegisterUnitInput } from '../inputs';
+import { RegisterUnitInput, SetCheckInCadenceInput } from '../inputs';
 import { Unit } from '../types';
 import { found, versionOptions, viewOf, write } from './support';
 
@@ -34,6 +34,17 @@ export class UnitResolver {
         { name: input.name, level: input.level, parentId: input.parentId ?? null },
         versionOptions(input),
       ),
+    );
+    return found(await ctx.read.unit(unitId), 'unit');
+  }
+
+  @Mutation(() => Unit, { description: 'How often the unit means to check in (forgotten check-ins are judged by it).' })
+  async setCheckInCadence(
+    @Arg('input', () => SetCheckInCadenceInput) input: SetCheckInCadenceInput,
+    @Ctx() ctx: Context,
+  ): Promise<UnitDoc> {
+    const { unitId } = await write(ctx, () =>
+      ctx.commands.setCheckInCadence({ unitId: input.unitId, cadence: input.cadence }, versionOptions(input)),
     );
     return found(await ctx.read.unit(unitId), 'unit');
   }
