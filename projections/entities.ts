@@ -138,6 +138,16 @@ export class EffortView implements EffortDoc {
   @Property({ type: 'integer' }) checkIns!: number;
 }
 
+/**
+ * A row read with the query builder as a document. PostgreSQL bigints arrive as strings there;
+ * documents hold numbers (positions stay far below 2^53).
+ */
+export function rowToDoc<D extends object>(row: D): D {
+  const r = row as { seq?: unknown };
+  if (typeof r.seq === 'string') r.seq = Number(r.seq);
+  return row;
+}
+
 export const READ_MODEL_ENTITIES = [
   UnitView,
   QuarterView,

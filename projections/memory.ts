@@ -114,6 +114,22 @@ export class MemoryReadModel implements ReadModel {
       .filter((r) => r.quarterId === filter.quarterId && (!filter.unitId || r.unitId === filter.unitId))
       .sort(ORDER.retrospectives));
   }
+  async keyResults(filter: { quarterId: string; unitId?: string | null }): Promise<KeyResultDoc[]> {
+    return this.tagAll(
+      this.keyResultDocs
+        .all()
+        .filter((k) => k.quarterId === filter.quarterId && (!filter.unitId || k.unitId === filter.unitId))
+        .sort(ORDER.keyResults),
+    );
+  }
+  async checkIns(filter: { quarterId: string }): Promise<CheckInDoc[]> {
+    return this.tagAll(this.checkInDocs.all().filter((c) => c.quarterId === filter.quarterId).sort(ORDER.checkIns));
+  }
+  async efforts(filter: { quarterId: string }): Promise<EffortDoc[]> {
+    return this.tagAll(
+      this.effortDocs.all().filter((e) => e.quarterId === filter.quarterId).sort((a, b) => (a.id < b.id ? -1 : 1)),
+    );
+  }
   async effort(unitId: string, quarterId: string): Promise<EffortDoc | null> {
     return this.one(this.effortDocs.docs.get(`${unitId}/${quarterId}`));
   }

@@ -11,6 +11,7 @@ import {
   QuarterView,
   RetrospectiveView,
   UnitView,
+  rowToDoc,
 } from './entities';
 import type { Projection } from './projection';
 
@@ -59,7 +60,7 @@ export async function applyToTables(
         .select('*')
         .where({ organisationId, id: { $in: keys } })
         .execute('all')) as unknown as Doc[];
-      for (const row of rows) docs.set(row.id, row);
+      for (const row of rows) docs.set(row.id, rowToDoc(row));
     }
     for (const event of relevant) {
       const key = projection.key(event);

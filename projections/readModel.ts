@@ -19,6 +19,7 @@ import {
   QuarterView,
   RetrospectiveView,
   UnitView,
+  rowToDoc,
 } from './entities';
 
 /**
@@ -41,6 +42,12 @@ export interface ReadModel {
   checkInsOf(keyResultId: string): Promise<CheckInDoc[]>;
   retrospectives(filter: { quarterId: string; unitId?: string | null }): Promise<RetrospectiveDoc[]>;
   effort(unitId: string, quarterId: string): Promise<EffortDoc | null>;
+  /** Every key result of the quarter (of one unit when given). */
+  keyResults(filter: { quarterId: string; unitId?: string | null }): Promise<KeyResultDoc[]>;
+  /** Every check-in on the quarter's key results. */
+  checkIns(filter: { quarterId: string }): Promise<CheckInDoc[]>;
+  /** Every unit's logged effort for the quarter. */
+  efforts(filter: { quarterId: string }): Promise<EffortDoc[]>;
 }
 
 const SOURCE = Symbol('okr.readModel');
@@ -101,11 +108,11 @@ export class TableReadModel implements ReadModel {
   }
 
   private async rows<D extends Doc>(entity: EntityClass<D>, where: Record<string, unknown>): Promise<D[]> {
-    return (await this.em
+    return ((await this.em
       .createQueryBuilder(entity as EntityClass<Doc>)
       .select('*')
       .where({ organisationId: this.organisationId, ...where })
-      .execute('all')) as unknown as D[];
+      .execute('all')) as unknown as D[]).map(rowToDoc);
   }
 
   private grouped<D extends Doc>(entity: EntityClass<D>, field: keyof D & string, order: (a: D, b: D) => number) {
@@ -174,5 +181,16 @@ export class TableReadModel implements ReadModel {
   }
   async effort(unitId: string, quarterId: string) {
     return (await this.loader(EffortView).load(`${unitId}/${quarterId}`)) ?? null;
+  }
+  async keyResults(filter: { quarterId: string; unitId?: string | null }) {
+    const where: Record<string, unknown> = { quarterId: filter.quarterId };
+    if (filter.unitId) where.unitId = filter.unitId;
+    return (await this.rows(KeyResultView, where)).sort(ORDER.keyResults);
+  }
+  async checkIns(filter: { quarterId: string }) {
+    return (await this.rows(CheckInView, { quarterId: filter.quarterId })).sort(ORDER.checkIns);
+  }
+  async efforts(filter: { quarterId: string }) {
+    return (await this.rows(EffortView, { quarterId: filter.quarterId })).sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 }

@@ -3,7 +3,8 @@ import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { NotImplementedError } from './errors';
 import { EffortResolver } from './resolvers/effort';
-import { HistoryResolver } from './resolvers/history';
+import { HistoryResolver, UnitCalibrationResolver } from './resolvers/history';
+import { LogResolver } from './resolvers/log';
 import { KeyResultResolver } from './resolvers/keyResults';
 import { ObjectiveResolver } from './resolvers/objectives';
 import { QuarterResolver } from './resolvers/quarters';
@@ -19,6 +20,8 @@ export const RESOLVERS = [
   KeyResultCalibrationResolver,
   EffortResolver,
   HistoryResolver,
+  UnitCalibrationResolver,
+  LogResolver,
 ] as const;
 
 export const EMITTED_SCHEMA_PATH = 'schema/schema.graphql';

@@ -1,3 +1,5 @@
+import type { RecordedEvent } from '../events/catalogue';
+import type { LogFilter } from '../events/store';
 import type { ReadModel } from '../projections/readModel';
 import type { Commands } from '../src/commands';
 
@@ -14,6 +16,8 @@ export interface Context {
   refreshRead(): void;
   /** The quarter's read model as it stood at `at`, replayed from the log. */
   readAsOf(at: Date, quarterId: string): Promise<ReadModel>;
+  /** The event log (reads only). */
+  log: { readAll(filter: LogFilter): Promise<RecordedEvent[]> };
   /** Person-days a unit's OKR cycle should cost per quarter, for this organisation. */
   effortBudget: number;
 }

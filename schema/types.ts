@@ -122,19 +122,48 @@ export class EffortAudit {
   @Field(() => [ActivityEffort]) byActivity!: ActivityEffort[];
   @Field(() => Int, { description: 'Check-ins recorded for the unit\'s key results in the quarter: evidence beside the logged effort.' })
   checkIns!: number;
+  @Field(() => Float, { nullable: true, description: 'Days from the setting window opening to the unit\'s last objective commit.' })
+  daysToLastCommit!: number | null;
+  @Field(() => DateTime, { nullable: true }) lastCommittedAt!: Date | null;
+  @Field(() => Boolean) retrospectiveRecorded!: boolean;
 }
 
 @ObjectType()
 export class ConfidencePoint {
-  @Field(() => DateTime) at!: Date;
+  @Field(() => DateTime, { description: 'The moment the reading describes (its effective time).' }) at!: Date;
   @Field(() => Int) confidence!: number;
   @Field(() => Float, { nullable: true }) value!: number | null;
+  @Field(() => DateTime, { description: 'When the reading was recorded.' }) recordedAt!: Date;
+  @Field(() => Boolean, { description: 'Recorded noticeably later than the moment it describes.' }) backdated!: boolean;
+  @Field(() => Boolean, { description: 'Replaces an earlier-recorded reading for the same moment.' }) correction!: boolean;
+  @Field(() => Boolean, { description: 'Replaced by a later-recorded reading for the same moment.' }) superseded!: boolean;
+}
+
+@ObjectType({ description: 'How well the last confidence before scoring predicted the score.' })
+export class CalibrationGap {
+  keyResultId!: string;
+  @Field(() => KeyResult) keyResult!: KeyResult;
+  @Field(() => Int, { description: 'Confidence (0-100) of the latest reading recorded before the score.' }) lastConfidence!: number;
+  @Field(() => Float) score!: number;
+  @Field(() => Float, { description: 'score - lastConfidence/100: positive means under-confident, negative over-confident.' })
+  gap!: number;
+}
+
+@ObjectType({ description: 'Per unit: did its confidence mean anything? (scored key results only)' })
+export class UnitCalibration {
+  /** Resolved to a Unit by a field resolver. */
+  unitId!: string;
+  @Field(() => [CalibrationGap]) keyResults!: CalibrationGap[];
+  @Field(() => Float, { description: 'Mean signed gap: positive means the unit was under-confident.' }) meanGap!: number;
+  @Field(() => Float, { description: 'Mean absolute gap: 0 means confidence predicted the scores exactly.' }) meanAbsoluteGap!: number;
 }
 
 @ObjectType()
 export class ConfidenceSeries {
   @Field(() => KeyResult) keyResult!: KeyResult;
   @Field(() => [ConfidencePoint]) points!: ConfidencePoint[];
+  @Field(() => CalibrationGap, { nullable: true, description: 'Once scored: the last confidence before scoring against the score.' })
+  calibration!: CalibrationGap | null;
 }
 
 @ObjectType()

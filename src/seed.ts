@@ -268,6 +268,8 @@ export async function seedDemo(orm: MikroORM, options: SeedOptions): Promise<See
     for (const unit of UNITS) {
       const { result } = await c.registerUnit({ name: unit.name, level: unit.level, parentId: unit.parent ? unitId(unit.parent) : null });
       unitIds.set(unit.key, result.unitId);
+      // The company and functions review their OKRs monthly; teams keep the default two weeks.
+      if (LEADERS.includes(unit.key)) await c.setCheckInCadence({ unitId: result.unitId, cadence: 'MONTHLY' });
       pace();
     }
     await c.planQuarter(planOf(previous));

@@ -3,11 +3,13 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap, type HTTPGraphQLResponse } from '@apollo/server';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { EventStore } from '../events/store';
 import { TableReadModel } from '../projections/readModel';
 import { okrSchema } from '../schema/build';
 import type { Context } from '../schema/context';
 import { formatError } from '../schema/errors';
 import { Commands } from './commands';
+import { sqlOf } from './database';
 import { History } from './history';
 import { Ledger } from './ledger';
 import { errorFields, silentLogger, type Logger } from './logger';
@@ -94,6 +96,8 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const ledger = new Ledger(options.orm, clock);
   const history = new History(options.orm);
+  const store = new EventStore();
+  const log = { readAll: (filter: Parameters<EventStore['readAll']>[1]) => store.readAll(sqlOf(options.orm.em.fork()), filter) };
   const apollo = new ApolloServer<Context>({
     schema: await okrSchema(),
     includeStacktraceInErrorResponses: false,
@@ -115,6 +119,7 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
       refreshRead: () => {
         ctx.read = newRead();
       },
+      log,
       readAsOf: (at, quarterId) => history.quarterAt(options.organisationId, quarterId, at),
       effortBudget: options.effortBudget ?? DEFAULT_EFFORT_BUDGET,
     };

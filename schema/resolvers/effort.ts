@@ -1,43 +1,40 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { EffortDoc, QuarterDoc, UnitDoc } from '../../projections/docs';
+import type { QuarterDoc, UnitDoc } from '../../projections/docs';
+import { effortAudits } from '../../projections/effortAudit';
+import { loadQuarterFacts, subtree } from '../../projections/quarterFacts';
+import type { ReadModel } from '../../projections/readModel';
 import type { Context } from '../context';
-import { ProcessActivity } from '../enums';
-import { NotImplementedError } from '../errors';
 import { LogProcessEffortInput } from '../inputs';
 import { DateTime, EffortAudit, Quarter, Unit } from '../types';
-import { found, iso, versionOptions, viewOf, write } from './support';
+import { found, iso, readFor, sameView, versionOptions, viewOf, write } from './support';
 
-const round = (days: number): number => Math.round(days * 1e6) / 1e6;
-
-/** The audit of one unit's quarter from its effort document (absent: nothing logged yet). */
-export function effortAudit(unitId: string, quarterId: string, doc: EffortDoc | null, budget: number): EffortAudit {
-  const byActivity = [
-    { activity: ProcessActivity.SETTING, personDays: doc?.settingDays ?? 0 },
-    { activity: ProcessActivity.CHECK_IN, personDays: doc?.checkInDays ?? 0 },
-    { activity: ProcessActivity.SCORING, personDays: doc?.scoringDays ?? 0 },
-    { activity: ProcessActivity.RETROSPECTIVE, personDays: doc?.retrospectiveDays ?? 0 },
-  ];
-  const personDays = round(byActivity.reduce((sum, a) => sum + a.personDays, 0));
-  return {
-    unitId,
-    quarterId,
-    personDays,
-    budgetPersonDays: budget,
-    overBudget: personDays > budget,
-    byActivity,
-    checkIns: doc?.checkIns ?? 0,
-  };
+/** Effort audits of the quarter from `read` (live or as of an instant), for a unit subtree or all. */
+export async function auditsFrom(
+  ctx: Context,
+  read: ReadModel,
+  quarterId: string,
+  unitId: string | null,
+  now: Date,
+): Promise<EffortAudit[]> {
+  const facts = await loadQuarterFacts(read, quarterId, now);
+  if (facts === null) return [];
+  const units = unitId ? subtree(facts.units, unitId) : undefined;
+  return effortAudits(facts, ctx.effortBudget, units).map((a) => sameView(facts.quarter, a as EffortAudit));
 }
 
 @Resolver(() => EffortAudit)
 export class EffortResolver {
-  @Query(() => [EffortAudit])
-  effortAudit(
-    @Arg('quarterId', () => ID) _quarterId: string,
-    @Arg('unitId', () => ID, { nullable: true }) _unitId: string | null,
-    @Arg('asOf', () => DateTime, { nullable: true }) _asOf: Date | null,
-  ): EffortAudit[] {
-    throw new NotImplementedError('effortAudit');
+  @Query(() => [EffortAudit], {
+    description: 'Process effort per unit against the budget, with evidence from the log. With unitId: that unit and those below it.',
+  })
+  async effortAudit(
+    @Arg('quarterId', () => ID) quarterId: string,
+    @Arg('unitId', () => ID, { nullable: true }) unitId: string | null,
+    @Arg('asOf', () => DateTime, { nullable: true }) asOf: Date | null,
+    @Ctx() ctx: Context,
+  ): Promise<EffortAudit[]> {
+    const read = await readFor(ctx, asOf, quarterId);
+    return auditsFrom(ctx, read, quarterId, unitId, asOf ?? ctx.now);
   }
 
   @FieldResolver(() => Unit)
@@ -65,6 +62,8 @@ export class EffortResolver {
         versionOptions(input),
       ),
     );
-    return effortAudit(unitId, quarterId, await ctx.read.effort(unitId, quarterId), ctx.effortBudget);
+    const facts = found(await loadQuarterFacts(ctx.read, quarterId, ctx.now), 'quarter');
+    const [audit] = effortAudits(facts, ctx.effortBudget, new Set([unitId]));
+    return found((audit as EffortAudit | undefined) ?? null, 'effort audit');
   }
 }

@@ -1,4 +1,11 @@
-import { Arg, ID, Int, Query, Resolver, Subscription } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Query, Resolver, Root, Subscription } from 'type-graphql';
+import type { KeyResultDoc, UnitDoc } from '../../projections/docs';
+import { healthFindings } from '../../projections/health';
+import { groupBy, loadQuarterFacts, subtree, type QuarterFacts } from '../../projections/quarterFacts';
+import type { ReadModel } from '../../projections/readModel';
+import { calibrationGap, confidenceSeries, teamCalibration, weeklyConfidence } from '../../projections/trends';
+import type { Context } from '../context';
+import { Severity } from '../enums';
 import { NotImplementedError } from '../errors';
 import {
   AuditVerification,
@@ -6,56 +13,119 @@ import {
   ConfidenceSeries,
   DateTime,
   Event,
-  EventConnection,
   HealthFinding,
+  KeyResult,
+  Unit,
+  UnitCalibration,
 } from '../types';
+import { found, readFor, sameView, viewOf } from './support';
 
-/**
- * The history fields of the contract. They are built by the quarter-history release; until then
- * each answers NOT_IMPLEMENTED rather than anything that could be mistaken for data.
- */
+/** How many earlier quarters the cross-quarter health rules look back over. */
+const HEALTH_LOOKBACK = 4;
+
+/** The quarter's facts from the live tables or as of an instant; null when the quarter is unknown then. */
+async function factsFor(ctx: Context, quarterId: string, asOf: Date | null): Promise<{ read: ReadModel; facts: QuarterFacts | null }> {
+  const read = await readFor(ctx, asOf, quarterId);
+  return { read, facts: await loadQuarterFacts(read, quarterId, asOf ?? ctx.now) };
+}
+
+function inScope(facts: QuarterFacts, unitId: string | null): (k: KeyResultDoc) => boolean {
+  if (!unitId) return () => true;
+  const units = subtree(facts.units, unitId);
+  return (k) => units.has(k.unitId);
+}
+
 @Resolver()
 export class HistoryResolver {
-  @Query(() => [ConfidenceSeries])
-  confidenceTrends(
-    @Arg('quarterId', () => ID) _quarterId: string,
-    @Arg('unitId', () => ID, { nullable: true }) _unitId: string | null,
-    @Arg('asOf', () => DateTime, { nullable: true }) _asOf: Date | null,
-  ): ConfidenceSeries[] {
-    throw new NotImplementedError('confidenceTrends');
+  @Query(() => [ConfidenceSeries], {
+    description: 'Every key result\'s check-ins by effective time, with corrections and back-dating marked; with unitId, that unit and those below it.',
+  })
+  async confidenceTrends(
+    @Arg('quarterId', () => ID) quarterId: string,
+    @Arg('unitId', () => ID, { nullable: true }) unitId: string | null,
+    @Arg('asOf', () => DateTime, { nullable: true }) asOf: Date | null,
+    @Ctx() ctx: Context,
+  ): Promise<ConfidenceSeries[]> {
+    const { facts } = await factsFor(ctx, quarterId, asOf);
+    if (facts === null) return [];
+    const byKeyResult = groupBy(facts.checkIns, (c) => c.keyResultId);
+    return facts.keyResults.filter(inScope(facts, unitId)).map((kr) => {
+      const checkIns = byKeyResult.get(kr.id) ?? [];
+      const gap = calibrationGap(kr, checkIns);
+      return sameView(kr, {
+        keyResult: kr as unknown as KeyResult,
+        points: confidenceSeries(checkIns),
+        calibration: gap && sameView(kr, { ...gap, keyResult: kr as unknown as KeyResult }),
+      });
+    });
   }
 
   @Query(() => [ConfidenceBucket], { description: 'Weekly rollup of the unit\'s (and its descendants\') check-ins.' })
-  teamConfidence(
-    @Arg('quarterId', () => ID) _quarterId: string,
-    @Arg('unitId', () => ID) _unitId: string,
-    @Arg('asOf', () => DateTime, { nullable: true }) _asOf: Date | null,
-  ): ConfidenceBucket[] {
-    throw new NotImplementedError('teamConfidence');
+  async teamConfidence(
+    @Arg('quarterId', () => ID) quarterId: string,
+    @Arg('unitId', () => ID) unitId: string,
+    @Arg('asOf', () => DateTime, { nullable: true }) asOf: Date | null,
+    @Ctx() ctx: Context,
+  ): Promise<ConfidenceBucket[]> {
+    const { facts } = await factsFor(ctx, quarterId, asOf);
+    if (facts === null) return [];
+    const units = subtree(facts.units, unitId);
+    return weeklyConfidence(facts.checkIns.filter((c) => units.has(c.unitId)));
   }
 
-  @Query(() => [HealthFinding])
-  health(
-    @Arg('quarterId', () => ID) _quarterId: string,
-    @Arg('unitId', () => ID, { nullable: true }) _unitId: string | null,
-    @Arg('asOf', () => DateTime, { nullable: true }) _asOf: Date | null,
-  ): HealthFinding[] {
-    throw new NotImplementedError('health');
+  @Query(() => [UnitCalibration], {
+    description: 'Per unit with scored key results: how well its last confidence before scoring predicted the scores.',
+  })
+  async confidenceCalibration(
+    @Arg('quarterId', () => ID) quarterId: string,
+    @Arg('unitId', () => ID, { nullable: true }) unitId: string | null,
+    @Arg('asOf', () => DateTime, { nullable: true }) asOf: Date | null,
+    @Ctx() ctx: Context,
+  ): Promise<UnitCalibration[]> {
+    const { facts } = await factsFor(ctx, quarterId, asOf);
+    if (facts === null) return [];
+    const byKeyResult = groupBy(facts.checkIns, (c) => c.keyResultId);
+    const scope = inScope(facts, unitId);
+    const byUnit = groupBy(facts.keyResults.filter(scope), (k) => k.unitId);
+    return [...byUnit.entries()].flatMap(([unit, krs]) => {
+      const gaps = krs.flatMap((kr) => {
+        const gap = calibrationGap(kr, byKeyResult.get(kr.id) ?? []);
+        return gap ? [sameView(facts.quarter, { ...gap, keyResult: kr as unknown as KeyResult })] : [];
+      });
+      const team = teamCalibration(unit, gaps);
+      return team ? [sameView(facts.quarter, team as unknown as UnitCalibration)] : [];
+    });
   }
 
-  @Query(() => EventConnection, { description: 'The log itself, in delivery order, for analysts replaying history.' })
-  events(
-    @Arg('first', () => Int, { nullable: true }) _first: number | null,
-    @Arg('after', () => String, { nullable: true }) _after: string | null,
-    @Arg('streamId', () => String, { nullable: true }) _streamId: string | null,
-    @Arg('quarterId', () => ID, { nullable: true }) _quarterId: string | null,
-    @Arg('types', () => [String], { nullable: true }) _types: string[] | null,
-    @Arg('until', () => DateTime, { nullable: true }) _until: Date | null,
-  ): EventConnection {
-    throw new NotImplementedError('events');
+  @Query(() => [HealthFinding], { description: 'Breaches of good OKR practice found in the quarter\'s history.' })
+  async health(
+    @Arg('quarterId', () => ID) quarterId: string,
+    @Arg('unitId', () => ID, { nullable: true }) unitId: string | null,
+    @Arg('asOf', () => DateTime, { nullable: true }) asOf: Date | null,
+    @Ctx() ctx: Context,
+  ): Promise<HealthFinding[]> {
+    const { facts } = await factsFor(ctx, quarterId, asOf);
+    if (facts === null) return [];
+    const earlierIds = (await ctx.read.quarters())
+      .filter((q) => q.endsOn.getTime() <= facts.quarter.startsOn.getTime())
+      .sort((a, b) => b.startsOn.getTime() - a.startsOn.getTime())
+      .slice(0, HEALTH_LOOKBACK)
+      .map((q) => q.id);
+    const earlier: QuarterFacts[] = [];
+    for (const id of earlierIds) {
+      const prior = await factsFor(ctx, id, asOf);
+      if (prior.facts) earlier.push(prior.facts);
+    }
+    const units = unitId ? subtree(facts.units, unitId) : undefined;
+    return healthFindings({ facts, earlier, effortBudget: ctx.effortBudget }, units).map((f) => ({
+      rule: f.rule,
+      severity: f.severity as Severity,
+      message: f.message,
+      subjectId: f.subjectId,
+    }));
   }
 
-  @Query(() => AuditVerification)
+  @Query(() => AuditVerification, { description: 'Recomputes the log\'s hash chain (arrives with the audit release).' })
   verifyAuditLog(): AuditVerification {
     throw new NotImplementedError('verifyAuditLog');
   }
@@ -71,5 +141,13 @@ export class HistoryResolver {
     @Arg('unitId', () => ID, { nullable: true }) _unitId: string | null,
   ): Event {
     throw new NotImplementedError('eventAppended');
+  }
+}
+
+@Resolver(() => UnitCalibration)
+export class UnitCalibrationResolver {
+  @FieldResolver(() => Unit)
+  async unit(@Root() calibration: UnitCalibration, @Ctx() ctx: Context): Promise<UnitDoc> {
+    return found(await viewOf(calibration, ctx).read.unit(calibration.unitId), 'unit');
   }
 }
