@@ -34,12 +34,12 @@ export function okrSchema(): Promise<GraphQLSchema> {
     resolvers: RESOLVERS,
     validate: { forbidUnknownValues: false },
     emitSchemaFile: false,
-    // The eventAppended subscription is not served yet (see HistoryResolver); type-graphql still
-    // wants a pub/sub for a schema that declares one, so it gets one that refuses.
+    // eventAppended brings its own source (the log follower, see HistoryResolver); type-graphql
+    // still wants a pub/sub for a schema with subscriptions, and none is ever used through it.
     pubSub: {
       publish: () => undefined,
       subscribe: () => {
-        throw new NotImplementedError('eventAppended');
+        throw new NotImplementedError('topic-based subscriptions');
       },
     },
   });

@@ -16,6 +16,8 @@ export interface Context {
   refreshRead(): void;
   /** The quarter's read model as it stood at `at`, replayed from the log. */
   readAsOf(at: Date, quarterId: string): Promise<ReadModel>;
+  /** New events from now on that match the filter (the live subscription). */
+  feed(filter: { quarterId?: string | null; unitId?: string | null }): AsyncIterableIterator<RecordedEvent>;
   /** The event log (reads only). */
   log: { readAll(filter: LogFilter): Promise<RecordedEvent[]> };
   /** Person-days a unit's OKR cycle should cost per quarter, for this organisation. */

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap, type HTTPGraphQLResponse } from '@apollo/server';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { EventStore } from '../events/store';
 import { TableReadModel } from '../projections/readModel';
@@ -9,6 +11,8 @@ import { okrSchema } from '../schema/build';
 import type { Context } from '../schema/context';
 import { formatError } from '../schema/errors';
 import { Commands } from './commands';
+import { eventFeed } from './eventFeed';
+import { LogFollower } from './logFollower';
 import { sqlOf } from './database';
 import { History } from './history';
 import { Ledger } from './ledger';
@@ -25,6 +29,8 @@ export interface ServerOptions {
   effortBudget?: number;
   /** Largest accepted request body, in bytes. */
   maxBodyBytes?: number;
+  /** How often the live subscription polls the log when no notification arrives (ms). */
+  followerPollMs?: number;
 }
 
 export interface OkrServer {
@@ -98,8 +104,16 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
   const history = new History(options.orm);
   const store = new EventStore();
   const log = { readAll: (filter: Parameters<EventStore['readAll']>[1]) => store.readAll(sqlOf(options.orm.em.fork()), filter) };
+  const schema = await okrSchema();
+  const follower = new LogFollower({
+    sql: sqlOf(options.orm.em.fork()),
+    listenUrl: String(options.orm.config.get('clientUrl') ?? '') || null,
+    pollMs: options.followerPollMs,
+    logger,
+  });
+  await follower.start();
   const apollo = new ApolloServer<Context>({
-    schema: await okrSchema(),
+    schema,
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) =>
       formatError(formatted, error, (e) => logger.error('unexpected error in a request', errorFields(e))),
@@ -120,6 +134,7 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
         ctx.read = newRead();
       },
       log,
+      feed: (filter) => eventFeed(follower, { organisationId: options.organisationId, ...filter }),
       readAsOf: (at, quarterId) => history.quarterAt(options.organisationId, quarterId, at),
       effortBudget: options.effortBudget ?? DEFAULT_EFFORT_BUDGET,
     };
@@ -169,6 +184,10 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
     });
   });
 
+  // GraphQL over WebSocket (graphql-ws protocol) on the same path, for the eventAppended subscription.
+  const sockets = new WebSocketServer({ server: http, path: '/graphql', maxPayload: maxBodyBytes });
+  const wsServer = useServer({ schema, context: () => context(randomUUID()) }, sockets);
+
   return {
     http,
     listen: (port, host) =>
@@ -180,6 +199,10 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
         });
       }),
     close: async () => {
+      await wsServer.dispose();
+      for (const socket of sockets.clients) socket.terminate();
+      await new Promise<void>((resolve) => sockets.close(() => resolve()));
+      await follower.stop();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         http.closeIdleConnections();

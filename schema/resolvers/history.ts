@@ -1,4 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Query, Resolver, Root, Subscription } from 'type-graphql';
+import type { RecordedEvent } from '../../events/catalogue';
 import type { KeyResultDoc, UnitDoc } from '../../projections/docs';
 import { healthFindings } from '../../projections/health';
 import { groupBy, loadQuarterFacts, subtree, type QuarterFacts } from '../../projections/quarterFacts';
@@ -18,6 +19,7 @@ import {
   Unit,
   UnitCalibration,
 } from '../types';
+import { toEventNode } from './log';
 import { found, readFor, sameView, viewOf } from './support';
 
 /** How many earlier quarters the cross-quarter health rules look back over. */
@@ -132,15 +134,17 @@ export class HistoryResolver {
 
   @Subscription(() => Event, {
     description: 'Every event appended from now on that concerns the quarter or unit (all when both are omitted).',
-    subscribe: () => {
-      throw new NotImplementedError('eventAppended');
+    subscribe: ({ args, context }) => {
+      const { quarterId, unitId } = args as { quarterId?: string | null; unitId?: string | null };
+      return (context as Context).feed({ quarterId, unitId });
     },
   })
   eventAppended(
+    @Root() event: RecordedEvent,
     @Arg('quarterId', () => ID, { nullable: true }) _quarterId: string | null,
     @Arg('unitId', () => ID, { nullable: true }) _unitId: string | null,
   ): Event {
-    throw new NotImplementedError('eventAppended');
+    return toEventNode(event);
   }
 }
 

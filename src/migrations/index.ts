@@ -2,10 +2,12 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261121000001EventStore } from './Migration20261121000001EventStore';
 import { Migration20261121000002ReadModels } from './Migration20261121000002ReadModels';
 import { Migration20261121000003History } from './Migration20261121000003History';
+import { Migration20261121000004Notify } from './Migration20261121000004Notify';
 
 /** Every migration, in order. Listed explicitly so they run the same from TypeScript or compiled code. */
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261121000001EventStore', class: Migration20261121000001EventStore },
   { name: 'Migration20261121000002ReadModels', class: Migration20261121000002ReadModels },
   { name: 'Migration20261121000003History', class: Migration20261121000003History },
+  { name: 'Migration20261121000004Notify', class: Migration20261121000004Notify },
 ];

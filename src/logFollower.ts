@@ -1,0 +1,147 @@
+import { Client } from 'pg';
+import type { RecordedEvent } from '../events/catalogue';
+import type { Sql } from '../events/sql';
+import { EventStore } from '../events/store';
+import type { Logger } from './logger';
+import { errorFields, silentLogger } from './logger';
+
+export type EventListener = (event: RecordedEvent) => void;
+
+export interface LogFollowerOptions {
+  /** Reads the log (outside any transaction). */
+  sql: Sql;
+  /** Where to LISTEN for the okr_events wake-up; null: poll only. */
+  listenUrl: string | null;
+  /** Poll interval, the fallback when a notification is lost or LISTEN is down. */
+  pollMs?: number;
+  /** Start after this position; default: the head at start (only new events). */
+  after?: number;
+  logger?: Logger;
+}
+
+/**
+ * Follows the log and hands every new event to its listeners exactly once, in position order.
+ *
+ * Its only checkpoint is the last position delivered. That is safe because positions are gap-free
+ * and commit-ordered (events/store.ts): no lower position can appear later. A notification on
+ * channel okr_events wakes it at once; polling every `pollMs` covers lost notifications and a
+ * LISTEN connection that is down (it reconnects with back-off).
+ */
+export class LogFollower {
+  private readonly store = new EventStore();
+  private readonly listeners = new Set<EventListener>();
+  private checkpoint = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private listenClient: Client | undefined;
+  private running = false;
+  private draining: Promise<void> | undefined;
+  private again = false;
+  private reconnectDelay = 250;
+  private readonly logger: Logger;
+
+  constructor(private readonly options: LogFollowerOptions) {
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /** The last position handed to listeners. */
+  get position(): number {
+    return this.checkpoint;
+  }
+
+  subscribe(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.checkpoint = this.options.after ?? (await this.store.headPosition(this.options.sql));
+    if (this.options.listenUrl) await this.listen(this.options.listenUrl);
+    const poll = () => {
+      if (!this.running) return;
+      void this.wake().finally(() => {
+        if (this.running) this.timer = setTimeout(poll, this.options.pollMs ?? 1000);
+      });
+    };
+    this.timer = setTimeout(poll, this.options.pollMs ?? 1000);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    const client = this.listenClient;
+    this.listenClient = undefined;
+    await client?.end().catch(() => undefined);
+    await this.draining;
+  }
+
+  /** Reads everything after the checkpoint and delivers it; concurrent wakes coalesce. */
+  wake(): Promise<void> {
+    if (this.draining) {
+      this.again = true;
+      return this.draining;
+    }
+    this.draining = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.drain();
+        } while (this.again && this.running);
+      } catch (error) {
+        this.logger.warn('log follower could not read the log; will retry', errorFields(error));
+      } finally {
+        this.draining = undefined;
+      }
+    })();
+    return this.draining;
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const page = await this.store.readAll(this.options.sql, { after: this.checkpoint, limit: 500 });
+      for (const event of page) {
+        this.checkpoint = event.position;
+        for (const listener of this.listeners) {
+          try {
+            listener(event);
+          } catch (error) {
+            this.logger.error('a log listener failed', errorFields(error));
+          }
+        }
+      }
+      if (page.length < 500) return;
+    }
+  }
+
+  private async listen(url: string): Promise<void> {
+    const client = new Client({ connectionString: url });
+    client.on('notification', () => void this.wake());
+    client.on('error', (error) => {
+      this.logger.warn('LISTEN connection lost; polling until it is back', errorFields(error));
+      if (this.listenClient === client) this.listenClient = undefined;
+      void client.end().catch(() => undefined);
+      this.reconnect(url);
+    });
+    try {
+      await client.connect();
+      await client.query('LISTEN okr_events');
+      this.listenClient = client;
+      this.reconnectDelay = 250;
+      void this.wake(); // catch up on anything appended while not listening
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      this.logger.warn('could not LISTEN for new events; polling meanwhile', errorFields(error));
+      this.reconnect(url);
+    }
+  }
+
+  private reconnect(url: string): void {
+    if (!this.running) return;
+    const delay = this.reconnectDelay;
+    this.reconnectDelay = Math.min(this.reconnectDelay * 2, 10_000);
+    setTimeout(() => {
+      if (this.running && !this.listenClient) void this.listen(url);
+    }, delay).unref();
+  }
+}
