@@ -13,6 +13,34 @@ export interface Config {
   /** Who is recorded as the actor of local requests. */
   localActor: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Person-days a unit's OKR cycle should cost per quarter: a default, and per-organisation overrides. */
+  effortBudget: number;
+  effortBudgets: Readonly<Record<string, number>>;
+}
+
+/** The effort budget in force for an organisation. */
+export const effortBudgetFor = (config: Pick<Config, 'effortBudget' | 'effortBudgets'>, organisationId: string): number =>
+  config.effortBudgets[organisationId] ?? config.effortBudget;
+
+function budget(name: string, raw: string): number {
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0 || value > 100) {
+    throw new ConfigError(`${name} must be a number of person-days above 0 and at most 100 (got "${raw}").`);
+  }
+  return value;
+}
+
+/** OKR_EFFORT_BUDGETS="acme=3,globex=5": per-organisation budgets. */
+function budgets(raw: string | undefined): Record<string, number> {
+  const result: Record<string, number> = {};
+  for (const entry of (raw ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+    const [org, days, extra] = entry.split('=');
+    if (!org || days === undefined || extra !== undefined) {
+      throw new ConfigError(`OKR_EFFORT_BUDGETS takes organisation=days pairs separated by commas (got "${entry}").`);
+    }
+    result[org.trim()] = budget('OKR_EFFORT_BUDGETS', days.trim());
+  }
+  return result;
 }
 
 export class ConfigError extends Error {
@@ -50,5 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     organisationId: env.OKR_ORGANISATION || 'default',
     localActor: env.OKR_ACTOR || 'local-admin',
     logLevel,
+    effortBudget: env.OKR_EFFORT_BUDGET ? budget('OKR_EFFORT_BUDGET', env.OKR_EFFORT_BUDGET) : 4,
+    effortBudgets: budgets(env.OKR_EFFORT_BUDGETS),
   };
 }

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { loadConfig } from './config';
+import { effortBudgetFor, loadConfig } from './config';
 import { openDatabase } from './database';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embeddedPostgres';
 import { createLogger, errorFields } from './logger';
@@ -17,7 +17,13 @@ async function main(): Promise<void> {
     url = embedded.url;
   }
   const orm = await openDatabase(url);
-  const server = await createServer({ orm, organisationId: config.organisationId, actor: config.localActor, logger });
+  const server = await createServer({
+    orm,
+    organisationId: config.organisationId,
+    actor: config.localActor,
+    logger,
+    effortBudget: effortBudgetFor(config, config.organisationId),
+  });
   const endpoint = await server.listen(config.port, config.host);
   logger.info(`OKR ledger GraphQL API ready at ${endpoint}`, {
     database: embedded ? `embedded (${config.dataDir})` : 'DATABASE_URL',
