@@ -1,0 +1,103 @@
+/**
+ * The GraphQL load generator, run in a worker thread so that building requests and parsing
+ * responses does not share the server's event loop (it still shares the machine's cores).
+ * Loopback only: the URL is checked before any request is sent.
+ */
+import { Agent, request } from 'node:http';
+import { parentPort, workerData } from 'node:worker_threads';
+
+export interface ClientConfig {
+  url: string;
+  body: string;
+  clients: number;
+  warmupMs: number;
+  durationMs: number;
+  /** Hard cap on measured requests per client, so the loop is bounded even on a very fast machine. */
+  maxRequestsPerClient: number;
+}
+
+export interface ClientResult {
+  /** Measured requests (after the warm-up), each latency in milliseconds. */
+  latenciesMs: Float64Array;
+  elapsedMs: number;
+  errors: number;
+  warmupRequests: number;
+  /** One response body, to check that the query answered what was expected. */
+  sample: string;
+}
+
+function post(agent: Agent, url: URL, body: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+export async function runClients(config: ClientConfig): Promise<ClientResult> {
+  const url = new URL(config.url);
+  if (url.hostname !== '127.0.0.1') throw new Error(`refusing to load a non-loopback host: ${url.hostname}`);
+  const agent = new Agent({ keepAlive: true, maxSockets: config.clients });
+  const latencies: number[] = [];
+  let errors = 0;
+  let warmupRequests = 0;
+  let sample = '';
+  const start = performance.now();
+  const measureFrom = start + config.warmupMs;
+  parentPort?.postMessage({ started: true });
+  const stopAt = measureFrom + config.durationMs;
+  let measuredStart = Number.NaN;
+  let measuredEnd = measureFrom;
+
+  const client = async () => {
+    for (let n = 0; n < config.maxRequestsPerClient; ) {
+      const t0 = performance.now();
+      if (t0 >= stopAt) break;
+      const { status, text } = await post(agent, url, config.body);
+      const t1 = performance.now();
+      const ok = status === 200 && !text.includes('"errors"');
+      if (!ok) errors += 1;
+      if (sample === '' || !ok) sample = text.slice(0, 2000);
+      if (t0 >= measureFrom) {
+        if (Number.isNaN(measuredStart) || t0 < measuredStart) measuredStart = t0;
+        measuredEnd = Math.max(measuredEnd, t1);
+        latencies.push(t1 - t0);
+        n += 1;
+      } else {
+        warmupRequests += 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: config.clients }, client));
+  agent.destroy();
+  return {
+    latenciesMs: Float64Array.from(latencies),
+    elapsedMs: measuredEnd - (Number.isNaN(measuredStart) ? measureFrom : measuredStart),
+    errors,
+    warmupRequests,
+    sample,
+  };
+}
+
+if (parentPort !== null && workerData !== null && typeof workerData === 'object' && 'clientConfig' in workerData) {
+  const port = parentPort;
+  runClients((workerData as { clientConfig: ClientConfig }).clientConfig).then(
+    (result) => port.postMessage({ ok: true, result }),
+    (error: unknown) => port.postMessage({ ok: false, error: error instanceof Error ? error.stack ?? error.message : String(error) }),
+  );
+}
