@@ -36,6 +36,9 @@ type DefinedKeyResult = Extract<KeyResultState, { status: 'defined' }>;
 
 export const initialKeyResultState: KeyResultState = { status: 'undefined' };
 
+/** Events evolveKeyResult leaves the state unchanged for: loading a key result may skip them. */
+export const KEY_RESULT_STATE_IGNORES = ['CheckInRecorded'] as const;
+
 export function evolveKeyResult(state: KeyResultState, event: KeyResultEvent): KeyResultState {
   if (event.type === 'KeyResultDefined') {
     const { keyResultId, ...rest } = event.data;

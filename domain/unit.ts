@@ -29,6 +29,9 @@ export type UnitState =
 
 export const initialUnitState: UnitState = { status: 'unregistered' };
 
+/** Events evolveUnit leaves the state unchanged for: loading a unit may skip them. */
+export const UNIT_STATE_IGNORES = ['RetrospectiveRecorded', 'ProcessEffortLogged'] as const;
+
 export function evolveUnit(state: UnitState, event: UnitEvent): UnitState {
   switch (event.type) {
     case 'UnitRegistered':

@@ -198,15 +198,40 @@ export class EventStore {
     return rows[0]?.version ?? 0;
   }
 
-  /** One stream's events in version order; version 0 and no events when it does not exist. */
-  async readStream(sql: Sql, organisationId: string, streamId: string): Promise<StreamRead> {
-    const rows = await sql.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM okr_events
-        WHERE organisation_id = ? AND stream_id = ? ORDER BY stream_version`,
-      [organisationId, streamId],
+  /**
+   * One stream's events in version order; version 0 and no events when it does not exist.
+   * `skipTypes` leaves out events the caller's fold ignores (a key result's check-ins, say); the
+   * version is still the stream's own, read in the same statement.
+   */
+  async readStream(
+    sql: Sql,
+    organisationId: string,
+    streamId: string,
+    options: { skipTypes?: readonly string[] } = {},
+  ): Promise<StreamRead> {
+    if (!options.skipTypes?.length) {
+      const rows = await sql.query<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM okr_events
+          WHERE organisation_id = ? AND stream_id = ? ORDER BY stream_version`,
+        [organisationId, streamId],
+      );
+      const events = rows.map(toRecordedEvent);
+      return { version: events.at(-1)?.version ?? 0, events };
+    }
+    const rows = await sql.query<EventRow & { stream_head: number }>(
+      `SELECT s.version AS stream_head, ${EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')}
+         FROM okr_streams s
+         LEFT JOIN okr_events e
+           ON e.organisation_id = s.organisation_id AND e.stream_id = s.stream_id
+          AND e.type NOT IN (SELECT jsonb_array_elements_text(?::jsonb))
+        WHERE s.organisation_id = ? AND s.stream_id = ?
+        ORDER BY e.stream_version`,
+      [JSON.stringify(options.skipTypes), organisationId, streamId],
     );
-    const events = rows.map(toRecordedEvent);
-    return { version: events.at(-1)?.version ?? 0, events };
+    return {
+      version: rows[0]?.stream_head ?? 0,
+      events: rows.filter((r) => r.position !== null).map(toRecordedEvent),
+    };
   }
 
   /**

@@ -3,6 +3,8 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { ConfigError, loadConfig, type Config } from './config';
 import { openDatabase } from './database';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embeddedPostgres';
+import { ExportFlagError, parseExportFlags, runExport, type ExportOptions } from './export';
+import { DEFAULT_REBUILD_BATCH_SIZE, PROJECTION_NAMES, UnknownProjectionError, parseBatchSize, runRebuild, selectBindings } from './rebuild';
 import { SeedRefusedError, seedDemo, type SeedSummary } from './seed';
 
 /*
@@ -39,6 +41,11 @@ export interface FlagSpec {
 export interface Io {
   out(text: string): void;
   err(text: string): void;
+  /**
+   * The stream behind `out`, when there is one (process.stdout): commands that write a lot (export)
+   * use it for backpressure and to notice a reader that has gone (EPIPE). Without it they use `out`.
+   */
+  stdout?: NodeJS.WritableStream;
 }
 
 export interface Invocation {
@@ -174,6 +181,79 @@ function describeSeed(s: SeedSummary, config: Config, organisationId: string): s
   ].join('\n');
 }
 
+// ---- projections rebuild -------------------------------------------------------------------------
+
+export const rebuildCommand: CliCommand = {
+  words: ['projections', 'rebuild'],
+  summary: 'Rebuild read-model tables from the event log (all projections, or the ones named).',
+  details: [
+    `Projections: ${PROJECTION_NAMES.join(', ')}.`,
+    'Empties the tables and replays the whole log into them, in one transaction: readers keep seeing the',
+    'old tables until it commits. New appends wait until the rebuild is done, then go through normally.',
+    'Progress goes to stderr; the summary (events, seconds, events/s, rows per table) to stdout.',
+  ],
+  flags: [
+    { name: 'batch-size', kind: 'string', placeholder: 'n', description: `Events replayed per step (default ${DEFAULT_REBUILD_BATCH_SIZE}).` },
+  ],
+  positionals: '[name...]',
+  async run(invocation) {
+    const names = [...invocation.positionals];
+    try {
+      selectBindings(names);
+    } catch (error) {
+      if (error instanceof UnknownProjectionError) throw new UsageError(error.message, rebuildCommand);
+      throw error;
+    }
+    const rawBatch = stringFlag(invocation, 'batch-size');
+    const batchSize = parseBatchSize(rawBatch);
+    if (batchSize === null) throw new UsageError(`--batch-size must be a whole number from 1 to 100000 (got "${rawBatch}").`, rebuildCommand);
+    const config = configFrom(invocation.env);
+    return withDatabase(config, invocation.io, async (orm) => {
+      await runRebuild(orm, { names, batchSize }, invocation.io);
+      return EXIT_OK;
+    });
+  },
+};
+
+// ---- export --------------------------------------------------------------------------------------
+
+export const exportCommand: CliCommand = {
+  words: ['export'],
+  summary: 'Write one quarter\'s events to stdout, in log order, as NDJSON or CSV.',
+  details: [
+    'The events tagged with the quarter (its plan and close, objectives, key results, check-ins, scores,',
+    'retrospectives, effort), not unit registrations. Streamed page by page; stops at the log head it saw',
+    'at start. NDJSON: one object per line (position, streamId, version, type, schemaVersion, recordedAt,',
+    'actor, data, metadata). CSV (RFC 4180, CRLF): position,recordedAt,streamId,version,type,actor,data',
+    'with data as JSON text. Exit 1 when the organisation has no such quarter.',
+  ],
+  flags: [
+    { name: 'quarter', kind: 'string', placeholder: 'id', description: 'The quarter to export, e.g. 2027-Q1 (required).' },
+    { name: 'format', kind: 'string', placeholder: 'ndjson|csv', description: 'Output format (required).' },
+    { name: 'as-of', kind: 'string', placeholder: 'instant', description: 'Only events recorded at or before this ISO-8601 instant (e.g. 2027-02-01T00:00:00Z).' },
+    { name: 'organisation', kind: 'string', placeholder: 'id', description: 'Organisation to export (default: OKR_ORGANISATION, else "default").' },
+  ],
+  async run(invocation) {
+    const config = configFrom(invocation.env);
+    let options: ExportOptions;
+    try {
+      options = parseExportFlags(
+        {
+          quarter: stringFlag(invocation, 'quarter'),
+          format: stringFlag(invocation, 'format'),
+          asOf: stringFlag(invocation, 'as-of'),
+          organisation: stringFlag(invocation, 'organisation'),
+        },
+        config.organisationId,
+      );
+    } catch (error) {
+      if (error instanceof ExportFlagError) throw new UsageError(error.message, exportCommand);
+      throw error;
+    }
+    return withDatabase(config, invocation.io, (orm) => runExport(orm, options, invocation.io));
+  },
+};
+
 // ---- help ----------------------------------------------------------------------------------------
 
 const helpCommand: CliCommand = {
@@ -194,7 +274,7 @@ const helpCommand: CliCommand = {
 };
 
 /** Every command; `resolve` picks the longest whose words start the command line. */
-export const COMMANDS: readonly CliCommand[] = [seedCommand, helpCommand];
+export const COMMANDS: readonly CliCommand[] = [seedCommand, rebuildCommand, exportCommand, helpCommand];
 
 function flagUsage(flag: FlagSpec): string {
   return flag.kind === 'string' ? `--${flag.name} <${flag.placeholder ?? 'value'}>` : `--${flag.name}`;
@@ -305,6 +385,7 @@ export function parseArgs(argv: readonly string[]): Parsed {
 const processIo: Io = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
+  stdout: process.stdout,
 };
 
 /** Runs one command line and returns its exit code; never exits the process itself. */

@@ -25,10 +25,12 @@ const foldObjective = (events: RecordedEvent[]) =>
 const foldKeyResult = (events: RecordedEvent[]) =>
   (events as unknown as KeyResultEvent[]).reduce(domain.evolveKeyResult, domain.initialKeyResultState);
 
-const loadUnit = async (read: StreamReader, id: string) => foldUnit(await read(streamId.unit(id)));
+const loadUnit = async (read: StreamReader, id: string) =>
+  foldUnit(await read(streamId.unit(id), domain.UNIT_STATE_IGNORES));
 const loadQuarter = async (read: StreamReader, id: string) => foldQuarter(await read(streamId.quarter(id)));
 const loadObjective = async (read: StreamReader, id: string) => foldObjective(await read(streamId.objective(id)));
-const loadKeyResult = async (read: StreamReader, id: string) => foldKeyResult(await read(streamId.keyResult(id)));
+const loadKeyResult = async (read: StreamReader, id: string) =>
+  foldKeyResult(await read(streamId.keyResult(id), domain.KEY_RESULT_STATE_IGNORES));
 
 /** The parent objective and the chain above it (bounded: levels make chains at most 3 long). */
 async function loadAlignment(read: StreamReader, parentId: string | null | undefined): Promise<domain.AlignmentContext> {

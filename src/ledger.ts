@@ -21,8 +21,11 @@ export interface CommandOptions {
   idempotencyKey?: string | null;
 }
 
-/** Reads a stream's events; every stream read is remembered and guarded at append. */
-export type StreamReader = (streamId: string) => Promise<RecordedEvent[]>;
+/**
+ * Reads a stream's events (leaving out `skipTypes`, which the caller's fold ignores); every stream
+ * read is remembered, with its true version, and guarded at append.
+ */
+export type StreamReader = (streamId: string, skipTypes?: readonly string[]) => Promise<RecordedEvent[]>;
 
 export interface CommandSpec<R> {
   /** Stable command name, recorded with idempotency keys. */
@@ -106,8 +109,8 @@ export class Ledger {
   ): Promise<CommandOutcome<R>> {
     const readSql = sqlOf(this.orm.em.fork());
     const versions = new Map<string, number>();
-    const read: StreamReader = async (streamId) => {
-      const stream = await this.store.readStream(readSql, actor.organisationId, streamId);
+    const read: StreamReader = async (streamId, skipTypes) => {
+      const stream = await this.store.readStream(readSql, actor.organisationId, streamId, { skipTypes });
       if (!versions.has(streamId)) versions.set(streamId, stream.version);
       return stream.events;
     };

@@ -168,6 +168,22 @@ describe('appending', () => {
   });
 });
 
+describe('reading a stream', () => {
+  it('can leave out event types a fold ignores, still reporting the stream\'s true version', async () => {
+    const c = await db.client();
+    const stream = streamName('skip');
+    const registered: DomainEvent = { type: 'UnitRegistered', data: { unitId: 'u9', name: 'Team', level: 'TEAM', parentId: 'f' } };
+    await withTx(c, () => store.append(pgSql(c), request(stream, 0, [registered, effort(), effort()])));
+    const skipped = await store.readStream(db.sql, ORG, stream, { skipTypes: ['ProcessEffortLogged'] });
+    expect(skipped.version).toBe(3);
+    expect(skipped.events.map((e) => e.type)).toEqual(['UnitRegistered']);
+    const onlySkippable = streamName('skip-all');
+    await withTx(c, () => store.append(pgSql(c), request(onlySkippable, 0, [effort()])));
+    expect(await store.readStream(db.sql, ORG, onlySkippable, { skipTypes: ['ProcessEffortLogged'] })).toEqual({ version: 1, events: [] });
+    expect(await store.readStream(db.sql, ORG, streamName('none'), { skipTypes: ['ProcessEffortLogged'] })).toEqual({ version: 0, events: [] });
+  });
+});
+
 describe('history cannot be rewritten (database trigger)', () => {
   it.each([
     ['UPDATE', "UPDATE okr_events SET data = '{}'::jsonb"],
