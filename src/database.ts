@@ -1,7 +1,5 @@
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
-import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Sql } from '../events/sql';
 import { READ_MODEL_ENTITIES } from '../projections/entities';
 import { migrations } from './migrations';
 
@@ -29,11 +27,4 @@ export async function openDatabase(url: string, overrides: Partial<Options> = {}
   return orm;
 }
 
-/** The store's view of an entity manager: raw statements inside its transaction, if it has one. */
-export function sqlOf(em: EntityManager): Sql {
-  const connection = em.getConnection();
-  return {
-    query: async <T>(text: string, params: readonly unknown[] = []) =>
-      (await connection.execute(text, [...params], 'all', em.getTransactionContext())) as T[],
-  };
-}
+export { sqlOf } from '../projections/sql';

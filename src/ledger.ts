@@ -126,7 +126,8 @@ export class Ledger {
       .filter(([streamId]) => streamId !== spec.target.streamId)
       .map(([streamId, version]) => ({ streamId, version }));
     const recorded = await this.orm.em.fork().transactional(async (em) => {
-      const appended = await this.store.append(sqlOf(em), {
+      const sql = sqlOf(em);
+      const appended = await this.store.append(sql, {
         organisationId: actor.organisationId,
         streamId: spec.target.streamId,
         streamType: spec.target.streamType,
