@@ -26,6 +26,7 @@ import { cpuSample, cpuSince, type CpuReport } from './cpu';
 import { provisionDatabase, type BenchDatabase } from './database';
 import type { ClientConfig, ClientResult } from './graphqlClient';
 import { mean, round, summarise, table, type LatencySummary } from './stats';
+import { historyBench } from './history';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? '10');
 if (!Number.isFinite(SECONDS) || SECONDS <= 0 || SECONDS > 60) throw new Error('BENCH_SECONDS must be a number in (0, 60].');
@@ -683,6 +684,9 @@ async function main(): Promise<void> {
     orm = await openDatabase(db.url);
     const machine = await machineFacts(orm, db);
     log(`PostgreSQL: ${machine.postgres}`);
+    // First, on an empty log: its history is recorded before the live scenarios' appends.
+    const history = await historyBench(orm, log);
+
     const setupLedger = new Ledger(orm, () => new Date());
     const fixture = await setUpOrganisation(setupLedger);
 
@@ -754,6 +758,7 @@ async function main(): Promise<void> {
       streamLengthProbe: probe,
       dataAccessLayers: layers,
       graphql: gql,
+      history: history.results,
       finalCounts: { okrEvents: Number(counts?.events ?? 0), okrCheckIns: Number(counts?.check_ins ?? 0) },
       loadAverage1m: { start: Number(loadStart), end: round(os.loadavg()[0] ?? Number.NaN, 2) },
       benchWallSeconds: 0,
@@ -846,6 +851,8 @@ async function main(): Promise<void> {
     out.push('');
     out.push(`Load average (1 min) at start ${loadStart}, at end ${os.loadavg()[0]?.toFixed(2)}.`);
     out.push(`Database at the end: ${results.finalCounts.okrEvents} events, ${results.finalCounts.okrCheckIns} check-ins. Bench wall time ${results.benchWallSeconds} s.`);
+    out.push('');
+    out.push(history.report);
     process.stdout.write(`${out.join('\n')}\n`);
     const file = path.join(__dirname, 'results.json');
     await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);

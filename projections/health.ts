@@ -83,7 +83,7 @@ const outputKeyResults: Rule = ({ facts }) =>
 /** A baseline of zero that is not the metric's measured value (the first reading says otherwise). */
 const noRealBaseline: Rule = ({ facts }) =>
   activeKeyResults(facts).flatMap((kr) => {
-    if (kr.originalBaseline !== 0) return [];
+    if (kr.baseline !== 0) return [];
     const first = facts.checkIns
       .filter((c) => c.keyResultId === kr.id && c.value !== null)
       .sort((a, b) => a.asOf.getTime() - b.asOf.getTime())[0];
@@ -116,24 +116,27 @@ const forgottenCheckIns: Rule = ({ facts }) => {
   return activeKeyResults(facts).flatMap((kr) => {
     const unit = facts.units.find((u) => u.id === kr.unitId);
     const cadence = CADENCE_DAYS[unit?.checkInCadence ?? 'BIWEEKLY'];
+    // A key result defined mid-quarter is due its first check-in a cadence after it was defined.
+    const from = Math.max(start, kr.definedAt.getTime());
+    if (end <= from) return [];
     const scoredAt = kr.scoredAt?.getTime() ?? Infinity;
     const times = facts.checkIns
       .filter((c) => c.keyResultId === kr.id)
       .map((c) => c.recordedAt.getTime())
-      .filter((t) => t > start && t <= end)
+      .filter((t) => t > from && t <= end)
       .sort((a, b) => a - b);
-    const marks = [start, ...times, Math.min(end, scoredAt)];
+    const marks = [from, ...times, Math.min(end, scoredAt)];
     let longest = 0;
-    let from = start;
+    let gapStart = from;
     for (let i = 1; i < marks.length; i += 1) {
       const gap = (marks[i] as number) - (marks[i - 1] as number);
       if (gap > longest) {
         longest = gap;
-        from = marks[i - 1] as number;
+        gapStart = marks[i - 1] as number;
       }
     }
     if (longest <= (cadence + GRACE_DAYS) * DAY_MS) return [];
-    const since = new Date(from).toISOString().slice(0, 10);
+    const since = new Date(gapStart).toISOString().slice(0, 10);
     return [
       {
         rule: 'FORGOTTEN_CHECK_IN',

@@ -1,6 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { QuarterDoc, UnitDoc } from '../../projections/docs';
-import { effortAudits } from '../../projections/effortAudit';
+import { effortAudits, type EffortAuditDoc } from '../../projections/effortAudit';
 import { loadQuarterFacts, subtree } from '../../projections/quarterFacts';
 import type { ReadModel } from '../../projections/readModel';
 import type { Context } from '../context';
@@ -38,12 +38,14 @@ export class EffortResolver {
   }
 
   @FieldResolver(() => Unit)
-  async unit(@Root() audit: EffortAudit, @Ctx() ctx: Context): Promise<UnitDoc> {
+  // Roots are typed as documents, not the EffortAudit class: type-graphql re-instantiates class-typed
+  // roots, which would drop the marker that keeps an asOf answer at its instant.
+  async unit(@Root() audit: EffortAuditDoc, @Ctx() ctx: Context): Promise<UnitDoc> {
     return found(await viewOf(audit, ctx).read.unit(audit.unitId), 'unit');
   }
 
   @FieldResolver(() => Quarter)
-  async quarter(@Root() audit: EffortAudit, @Ctx() ctx: Context): Promise<QuarterDoc> {
+  async quarter(@Root() audit: EffortAuditDoc, @Ctx() ctx: Context): Promise<QuarterDoc> {
     return found(await viewOf(audit, ctx).read.quarter(audit.quarterId), 'quarter');
   }
 

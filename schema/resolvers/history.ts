@@ -4,7 +4,13 @@ import type { KeyResultDoc, UnitDoc } from '../../projections/docs';
 import { healthFindings } from '../../projections/health';
 import { groupBy, loadQuarterFacts, subtree, type QuarterFacts } from '../../projections/quarterFacts';
 import type { ReadModel } from '../../projections/readModel';
-import { calibrationGap, confidenceSeries, teamCalibration, weeklyConfidence } from '../../projections/trends';
+import {
+  calibrationGap,
+  confidenceSeries,
+  teamCalibration,
+  weeklyConfidence,
+  type TeamCalibrationDoc,
+} from '../../projections/trends';
 import type { Context } from '../context';
 import { Severity } from '../enums';
 import { NotImplementedError } from '../errors';
@@ -151,7 +157,8 @@ export class HistoryResolver {
 @Resolver(() => UnitCalibration)
 export class UnitCalibrationResolver {
   @FieldResolver(() => Unit)
-  async unit(@Root() calibration: UnitCalibration, @Ctx() ctx: Context): Promise<UnitDoc> {
+  // A document-typed root (not the class) so type-graphql passes it through with its asOf marker.
+  async unit(@Root() calibration: TeamCalibrationDoc, @Ctx() ctx: Context): Promise<UnitDoc> {
     return found(await viewOf(calibration, ctx).read.unit(calibration.unitId), 'unit');
   }
 }

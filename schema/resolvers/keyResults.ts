@@ -3,7 +3,7 @@ import type { CheckInDoc, KeyResultDoc, ObjectiveDoc } from '../../projections/d
 import type { Context } from '../context';
 import { DefineKeyResultInput, RecordCheckInInput, ReviseKeyResultInput, ScoreKeyResultInput } from '../inputs';
 import { CheckIn, DateTime, KeyResult, Objective } from '../types';
-import { found, iso, readFor, versionOptions, viewOf, write } from './support';
+import { assertPast, found, iso, readFor, versionOptions, viewOf, write } from './support';
 
 @Resolver(() => KeyResult)
 export class KeyResultResolver {
@@ -13,6 +13,7 @@ export class KeyResultResolver {
     @Arg('asOf', () => DateTime, { nullable: true }) asOf: Date | null,
     @Ctx() ctx: Context,
   ): Promise<KeyResultDoc | null> {
+    assertPast(ctx, asOf);
     const live = await ctx.read.keyResult(id);
     if (live === null || asOf == null) return live;
     return (await readFor(ctx, asOf, live.quarterId)).keyResult(id);

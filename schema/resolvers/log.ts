@@ -52,7 +52,7 @@ export class LogResolver {
     }
     const page = await ctx.log.readAll({
       organisationId: ctx.organisationId,
-      after: after ? decodeCursor(after) : 0,
+      after: after != null ? decodeCursor(after) : 0,
       streamId: streamId ?? undefined,
       quarterId: quarterId ?? undefined,
       types: types ?? undefined,

@@ -10,7 +10,7 @@ import {
   RetireObjectiveInput,
 } from '../inputs';
 import { DateTime, KeyResult, Objective, Quarter, Unit } from '../types';
-import { found, readFor, versionOptions, viewOf, write } from './support';
+import { assertPast, found, readFor, versionOptions, viewOf, write } from './support';
 
 export const objectiveStatus = (o: ObjectiveDoc): ObjectiveStatus =>
   o.lifecycle === 'RETIRED' ? ObjectiveStatus.RETIRED : o.score !== null ? ObjectiveStatus.SCORED : (o.lifecycle as ObjectiveStatus);
@@ -33,6 +33,7 @@ export class ObjectiveResolver {
     @Arg('asOf', () => DateTime, { nullable: true }) asOf: Date | null,
     @Ctx() ctx: Context,
   ): Promise<ObjectiveDoc | null> {
+    assertPast(ctx, asOf);
     const live = await ctx.read.objective(id);
     if (live === null || asOf == null) return live;
     // An objective never changes quarter, so the live row says which quarter to replay.

@@ -1,4 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { KeyResultCalibrationData } from '../../events/catalogue';
 import type { KeyResultDoc, QuarterDoc, RetrospectiveDoc, UnitDoc } from '../../projections/docs';
 import type { Context } from '../context';
 import { RecordRetrospectiveInput } from '../inputs';
@@ -59,7 +60,8 @@ export class RetrospectiveResolver {
 @Resolver(() => KeyResultCalibration)
 export class KeyResultCalibrationResolver {
   @FieldResolver(() => KeyResult)
-  async keyResult(@Root() c: KeyResultCalibration, @Ctx() ctx: Context): Promise<KeyResultDoc> {
+  // A document-typed root (not the class) so type-graphql passes it through with its view marker.
+  async keyResult(@Root() c: KeyResultCalibrationData, @Ctx() ctx: Context): Promise<KeyResultDoc> {
     return found(await viewOf(c, ctx).read.keyResult(c.keyResultId), 'key result');
   }
 }

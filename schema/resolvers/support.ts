@@ -35,11 +35,15 @@ export function sameView<T extends object>(root: object, value: T): T {
   return model ? fromModel(model, value) : value;
 }
 
-/** The read model for a root query: live, or the quarter replayed as of `asOf`. */
-export async function readFor(ctx: Context, asOf: Date | null | undefined, quarterId: string): Promise<ReadModel> {
-  if (asOf == null) return ctx.read;
-  if (asOf.getTime() > ctx.now.getTime()) {
+/** Refuses an asOf after the request's present. */
+export function assertPast(ctx: Context, asOf: Date | null | undefined): void {
+  if (asOf != null && asOf.getTime() > ctx.now.getTime()) {
     throw rejected('AS_OF_IN_FUTURE', 'asOf is in the future; the ledger only knows the past and the present.');
   }
-  return ctx.readAsOf(asOf, quarterId);
+}
+
+/** The read model for a root query: live, or the quarter replayed as of `asOf`. */
+export async function readFor(ctx: Context, asOf: Date | null | undefined, quarterId: string): Promise<ReadModel> {
+  assertPast(ctx, asOf);
+  return asOf == null ? ctx.read : ctx.readAsOf(asOf, quarterId);
 }
