@@ -91,7 +91,8 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
     position: Number(row.position),
     streamId: row.stream_id,
     version: row.stream_version,
-    schemaVersion: row.schema_version,
+    // data is upcast to the current shape, so the version reported is the one data now has.
+    schemaVersion: SCHEMA_VERSION[row.type as keyof typeof SCHEMA_VERSION] ?? row.schema_version,
     recordedAt: new Date(row.recorded_at),
     metadata: { ...row.metadata, organisationId: row.organisation_id },
   } as RecordedEvent;

@@ -36,6 +36,8 @@ export interface FlagSpec {
   kind: 'string' | 'boolean';
   placeholder?: string;
   description: string;
+  /** Shown without brackets in the usage line; the command itself checks it was given. */
+  required?: boolean;
 }
 
 export interface Io {
@@ -228,8 +230,8 @@ export const exportCommand: CliCommand = {
     'with data as JSON text. Exit 1 when the organisation has no such quarter.',
   ],
   flags: [
-    { name: 'quarter', kind: 'string', placeholder: 'id', description: 'The quarter to export, e.g. 2027-Q1 (required).' },
-    { name: 'format', kind: 'string', placeholder: 'ndjson|csv', description: 'Output format (required).' },
+    { name: 'quarter', kind: 'string', placeholder: 'id', description: 'The quarter to export, e.g. 2027-Q1 (required).', required: true },
+    { name: 'format', kind: 'string', placeholder: 'ndjson|csv', description: 'Output format (required).', required: true },
     { name: 'as-of', kind: 'string', placeholder: 'instant', description: 'Only events recorded at or before this ISO-8601 instant (e.g. 2027-02-01T00:00:00Z).' },
     { name: 'organisation', kind: 'string', placeholder: 'id', description: 'Organisation to export (default: OKR_ORGANISATION, else "default").' },
   ],
@@ -281,7 +283,7 @@ function flagUsage(flag: FlagSpec): string {
 }
 
 function usageOf(command: CliCommand): string {
-  const flags = command.flags.map((f) => ` [${flagUsage(f)}]`).join('');
+  const flags = command.flags.map((f) => (f.required ? ` ${flagUsage(f)}` : ` [${flagUsage(f)}]`)).join('');
   const lines = [`Usage: npm run okr -- ${command.words.join(' ')}${flags}${command.positionals ? ` ${command.positionals}` : ''}`, '', command.summary];
   if (command.details) lines.push(...command.details);
   if (command.flags.length > 0) {
