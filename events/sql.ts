@@ -7,3 +7,11 @@
 export interface Sql {
   query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
 }
+
+/**
+ * A PostgreSQL text[] literal for `= ANY(?::text[])`: every element quoted, with `"` and `\`
+ * escaped, so any string round-trips. (Cheaper to plan than unnesting a JSON array.)
+ */
+export function textArray(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
+}

@@ -6,7 +6,7 @@ import {
   type StreamType,
 } from './catalogue';
 import { ConcurrencyError, IdempotencyRace } from './errors';
-import type { Sql } from './sql';
+import { textArray, type Sql } from './sql';
 import { upcast } from './upcasters';
 
 /**
@@ -146,9 +146,9 @@ export class EventStore {
     if (guards.length > 0) {
       const rows = await sql.query<{ stream_id: string; version: number }>(
         `SELECT stream_id, version FROM okr_streams
-         WHERE organisation_id = ? AND stream_id IN (SELECT jsonb_array_elements_text(?::jsonb))
+         WHERE organisation_id = ? AND stream_id = ANY(?::text[])
          ORDER BY stream_id FOR SHARE`,
-        [org, JSON.stringify(guards.map((g) => g.streamId))],
+        [org, textArray(guards.map((g) => g.streamId))],
       );
       const actual = new Map(rows.map((r) => [r.stream_id, r.version]));
       for (const guard of guards) {
@@ -224,10 +224,10 @@ export class EventStore {
          FROM okr_streams s
          LEFT JOIN okr_events e
            ON e.organisation_id = s.organisation_id AND e.stream_id = s.stream_id
-          AND e.type NOT IN (SELECT jsonb_array_elements_text(?::jsonb))
+          AND e.type <> ALL(?::text[])
         WHERE s.organisation_id = ? AND s.stream_id = ?
         ORDER BY e.stream_version`,
-      [JSON.stringify(options.skipTypes), organisationId, streamId],
+      [textArray(options.skipTypes), organisationId, streamId],
     );
     return {
       version: rows[0]?.stream_head ?? 0,
@@ -263,8 +263,8 @@ export class EventStore {
       params.push(filter.unitId);
     }
     if (filter.types !== undefined) {
-      where.push('type IN (SELECT jsonb_array_elements_text(?::jsonb))');
-      params.push(JSON.stringify(filter.types));
+      where.push('type = ANY(?::text[])');
+      params.push(textArray(filter.types));
     }
     params.push(filter.limit ?? 1000);
     const rows = await sql.query<EventRow>(

@@ -1,7 +1,7 @@
 import type { EntityClass } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { RecordedEvent } from '../events/catalogue';
-import type { Sql } from '../events/sql';
+import { textArray, type Sql } from '../events/sql';
 import * as current from './currentState';
 import type { Doc } from './docs';
 import {
@@ -101,8 +101,8 @@ export class ProjectionTable {
   async load(organisationId: string, ids: readonly string[]): Promise<Doc[]> {
     const rows = await this.sql.query<Record<string, unknown>>(
       `SELECT * FROM ${quoteId(this.shape.table)}
-        WHERE organisation_id = ? AND id IN (SELECT jsonb_array_elements_text(?::jsonb))`,
-      [organisationId, JSON.stringify(ids)],
+        WHERE organisation_id = ? AND id = ANY(?::text[])`,
+      [organisationId, textArray(ids)],
     );
     return rows.map((row) => toDoc(this.shape, row));
   }
@@ -136,8 +136,8 @@ export class ProjectionTable {
     if (ids.length === 0) return;
     await this.sql.query(
       `DELETE FROM ${quoteId(this.shape.table)}
-        WHERE organisation_id = ? AND id IN (SELECT jsonb_array_elements_text(?::jsonb))`,
-      [organisationId, JSON.stringify(ids)],
+        WHERE organisation_id = ? AND id = ANY(?::text[])`,
+      [organisationId, textArray(ids)],
     );
   }
 }

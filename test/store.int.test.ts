@@ -1,6 +1,7 @@
 import type { Client } from 'pg';
 import type { DomainEvent, RecordedEvent } from '../events/catalogue';
 import { ConcurrencyError, IdempotencyRace } from '../events/errors';
+import { textArray } from '../events/sql';
 import { EventStore, type AppendRequest } from '../events/store';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { pgSql } from './support/pgSql';
@@ -338,5 +339,13 @@ describe('reading the whole log never skips an event (shared/notes/event-store.m
       const versions = delivered.filter((e) => e.streamId === stream).map((e) => e.version);
       expect(versions).toEqual(versions.map((_, i) => i + 1));
     }
+  });
+});
+
+describe('text array parameters', () => {
+  it('round-trip any string, quotes, backslashes, commas and braces included', async () => {
+    const values = ['plain', 'with "quotes"', 'back\\slash', 'comma,brace{}', '', 'ünïcødé'];
+    const rows = await db.sql.query<{ v: string[] }>('SELECT ?::text[] AS v', [textArray(values)]);
+    expect(rows[0]?.v).toEqual(values);
   });
 });
