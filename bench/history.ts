@@ -1,5 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { SCHEMA_VERSION, type DomainEvent, type EventType } from '../events/catalogue';
+import { verifyChain } from '../events/audit';
+import { chainHash } from '../events/hash';
 import { EventStore } from '../events/store';
 import { sqlOf } from '../src/database';
 import { rebuildProjections } from '../src/rebuild';
@@ -36,6 +38,7 @@ interface Row {
   recorded_at: string;
   quarter_id: string | null;
   unit_id: string | null;
+  hash: string;
 }
 
 /** Builds the history as rows, in recorded order, with stream versions and positions. */
@@ -58,6 +61,7 @@ function history(): { rows: Row[]; streams: Map<string, number>; team: string; q
       recorded_at: new Date(at).toISOString(),
       quarter_id: data.quarterId ?? null,
       unit_id: data.unitId ?? null,
+      hash: '',
     });
   };
   // Quarters from 2023-Q3 on, so that with 13 of them the whole history lies in the past.
@@ -111,14 +115,30 @@ function history(): { rows: Row[]; streams: Map<string, number>; team: string; q
 async function fill(orm: MikroORM): Promise<{ events: number; team: string; quarters: { id: string; startsOn: Date }[] }> {
   const { rows, streams, team, quarters } = history();
   const sql = sqlOf(orm.em.fork());
-  const head = await new EventStore().headPosition(sql);
-  for (const row of rows) row.position += head;
+  const [head] = await sql.query<{ position: string; last_hash: string }>('SELECT position, last_hash FROM okr_log_head WHERE id = 1');
+  // Positions continue the log and every event joins the hash chain, as an append would make them.
+  let previous = head?.last_hash ?? '';
+  for (const row of rows) {
+    row.position += Number(head?.position ?? 0);
+    previous = chainHash(previous, {
+      position: row.position,
+      organisationId: row.organisation_id,
+      streamId: row.stream_id,
+      version: row.stream_version,
+      type: row.type,
+      schemaVersion: row.schema_version,
+      data: row.data,
+      metadata: row.metadata,
+      recordedAt: row.recorded_at,
+    });
+    row.hash = previous;
+  }
   for (let i = 0; i < rows.length; i += 5000) {
     await sql.query(
-      `INSERT INTO okr_events (position, organisation_id, stream_id, stream_version, type, schema_version, data, metadata, recorded_at, quarter_id, unit_id)
-       SELECT position, organisation_id, stream_id, stream_version, type, schema_version, data, metadata, recorded_at, quarter_id, unit_id
+      `INSERT INTO okr_events (position, organisation_id, stream_id, stream_version, type, schema_version, data, metadata, recorded_at, quarter_id, unit_id, hash)
+       SELECT position, organisation_id, stream_id, stream_version, type, schema_version, data, metadata, recorded_at, quarter_id, unit_id, hash
          FROM jsonb_to_recordset(?::jsonb) AS r(position bigint, organisation_id text, stream_id text, stream_version int, type text,
-              schema_version int, data jsonb, metadata jsonb, recorded_at timestamptz, quarter_id text, unit_id text)`,
+              schema_version int, data jsonb, metadata jsonb, recorded_at timestamptz, quarter_id text, unit_id text, hash text)`,
       [JSON.stringify(rows.slice(i, i + 5000))],
     );
   }
@@ -128,9 +148,10 @@ async function fill(orm: MikroORM): Promise<{ events: number; team: string; quar
     [ORG, JSON.stringify(Object.fromEntries(streams))],
   );
   const last = rows[rows.length - 1];
-  await sql.query('UPDATE okr_log_head SET position = ?, recorded_at = greatest(recorded_at, ?::timestamptz) WHERE id = 1', [
-    last?.position ?? head,
+  await sql.query('UPDATE okr_log_head SET position = ?, recorded_at = greatest(recorded_at, ?::timestamptz), last_hash = ? WHERE id = 1', [
+    last?.position ?? Number(head?.position ?? 0),
     last?.recorded_at ?? new Date(0).toISOString(),
+    previous,
   ]);
   return { events: rows.length, team, quarters };
 }
@@ -139,6 +160,7 @@ export interface HistoryBench {
   events: number;
   sequentialRead: { seconds: number; eventsPerSecond: number };
   rebuild: { seconds: number; eventsPerSecond: number; ofSequentialRead: number };
+  auditVerify: { seconds: number; eventsPerSecond: number; ok: boolean };
   teamQuarterQuery: { live: LatencySummary; asOfCold: LatencySummary; asOfCached: LatencySummary; quarterEvents: number };
 }
 
@@ -158,6 +180,12 @@ export async function historyBench(orm: MikroORM, log: (line: string) => void): 
   t = performance.now();
   const summary = await rebuildProjections(orm, {});
   const rebuildSeconds = (performance.now() - t) / 1000;
+
+  log('history: verifying the hash chain of the whole log');
+  t = performance.now();
+  const verification = await verifyChain(sql);
+  const verifySeconds = (performance.now() - t) / 1000;
+  if (!verification.ok) throw new Error(`the benchmark's log does not verify: ${verification.reason}`);
 
   const target = quarters[Math.floor(quarters.length / 2)] ?? quarters[0];
   if (!target) throw new Error('no quarter');
@@ -201,6 +229,11 @@ export async function historyBench(orm: MikroORM, log: (line: string) => void): 
       eventsPerSecond: Math.round(summary.events / rebuildSeconds),
       ofSequentialRead: round(readSeconds / rebuildSeconds, 3),
     },
+    auditVerify: {
+      seconds: round(verifySeconds, 2),
+      eventsPerSecond: Math.round(verification.eventsChecked / verifySeconds),
+      ok: verification.ok,
+    },
     teamQuarterQuery: {
       live: summarise(live),
       asOfCold: summarise(cold),
@@ -215,6 +248,7 @@ export async function historyBench(orm: MikroORM, log: (line: string) => void): 
       ['measure', 'seconds', 'events/s', 'of sequential read'],
       ['plain sequential read of the log', results.sequentialRead.seconds, results.sequentialRead.eventsPerSecond, '1'],
       ['rebuild of every projection', results.rebuild.seconds, results.rebuild.eventsPerSecond, results.rebuild.ofSequentialRead],
+      ['audit verify (recompute the hash chain)', results.auditVerify.seconds, results.auditVerify.eventsPerSecond, round(readSeconds / verifySeconds, 3)],
     ]),
     table([
       ['team-quarter query (1 client, sequential)', 'requests', 'p50 ms', 'p99 ms', 'max ms'],

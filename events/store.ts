@@ -6,6 +6,7 @@ import {
   type StreamType,
 } from './catalogue';
 import { ConcurrencyError, IdempotencyRace } from './errors';
+import { chainHash } from './hash';
 import { textArray, type Sql } from './sql';
 import { upcast } from './upcasters';
 
@@ -157,35 +158,60 @@ export class EventStore {
       }
     }
 
-    const payload = events.map((event, i) => ({
-      ord: i + 1,
-      type: event.type,
-      schema_version: SCHEMA_VERSION[event.type],
-      data: event.data,
-      quarter_id: tagOf(event, 'quarterId'),
-      unit_id: tagOf(event, 'unitId'),
-    }));
-    // Taking the head row serialises this last step across all writers (see the class comment).
+    // Taking the head row serialises this last step across all writers (see the class comment); it
+    // hands out the positions, the recorded time and the hash the new events chain from.
+    const [head] = await sql.query<{ base: string; recorded_at: string | Date; last_hash: string }>(
+      `UPDATE okr_log_head
+          SET position = position + ?, recorded_at = greatest(recorded_at, ?::timestamptz)
+        WHERE id = 1
+        RETURNING position - ? AS base, recorded_at, last_hash`,
+      [events.length, request.recordedAt.toISOString(), events.length],
+    );
+    if (head === undefined) throw new Error('okr_log_head is missing; the log cannot be appended to.');
+    const base = Number(head.base);
+    const recordedAt = new Date(head.recorded_at).toISOString();
+    const metadata = request.metadata;
+    let previous = head.last_hash;
+    const payload = events.map((event, i) => {
+      const row = {
+        position: base + i + 1,
+        stream_version: expectedVersion + i + 1,
+        type: event.type,
+        schema_version: SCHEMA_VERSION[event.type],
+        data: event.data,
+        quarter_id: tagOf(event, 'quarterId'),
+        unit_id: tagOf(event, 'unitId'),
+        hash: '',
+      };
+      previous = chainHash(previous, {
+        position: row.position,
+        organisationId: org,
+        streamId,
+        version: row.stream_version,
+        type: row.type,
+        schemaVersion: row.schema_version,
+        data: row.data,
+        metadata,
+        recordedAt,
+      });
+      row.hash = previous;
+      return row;
+    });
     const rows = await sql.query<EventRow>(
-      `WITH head AS (
-         UPDATE okr_log_head
-            SET position = position + ?, recorded_at = greatest(recorded_at, ?::timestamptz)
-          WHERE id = 1
-          RETURNING position - ? AS base, recorded_at
-       )
+      `WITH chained AS (UPDATE okr_log_head SET last_hash = ? WHERE id = 1)
        INSERT INTO okr_events (position, organisation_id, stream_id, stream_version, type, schema_version,
-                               data, metadata, recorded_at, quarter_id, unit_id)
-       SELECT head.base + e.ord, ?, ?, ? + e.ord, e.type, e.schema_version, e.data, ?::jsonb,
-              head.recorded_at, e.quarter_id, e.unit_id
-         FROM head, jsonb_to_recordset(?::jsonb)
-           AS e(ord bigint, type text, schema_version int, data jsonb, quarter_id text, unit_id text)
-        ORDER BY e.ord
+                               data, metadata, recorded_at, quarter_id, unit_id, hash)
+       SELECT e.position, ?, ?, e.stream_version, e.type, e.schema_version, e.data, ?::jsonb,
+              ?::timestamptz, e.quarter_id, e.unit_id, e.hash
+         FROM jsonb_to_recordset(?::jsonb)
+           AS e(position bigint, stream_version int, type text, schema_version int, data jsonb,
+                quarter_id text, unit_id text, hash text)
+        ORDER BY e.position
        RETURNING ${EVENT_COLUMNS}`,
-      [events.length, request.recordedAt.toISOString(), events.length, org, streamId, expectedVersion,
-        JSON.stringify(request.metadata), JSON.stringify(payload)],
+      [previous, org, streamId, JSON.stringify(metadata), recordedAt, JSON.stringify(payload)],
     );
     if (rows.length !== events.length) {
-      // Only possible if the head row is missing, which its trigger forbids; never commit half an append.
+      // Never commit half an append.
       throw new Error(`Appended ${rows.length} of ${events.length} events to ${streamId}; okr_log_head is damaged.`);
     }
     return rows.map(toRecordedEvent).sort((a, b) => a.position - b.position);

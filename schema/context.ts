@@ -1,3 +1,4 @@
+import type { ChainVerification } from '../events/audit';
 import type { RecordedEvent } from '../events/catalogue';
 import type { LogFilter } from '../events/store';
 import type { ReadModel } from '../projections/readModel';
@@ -18,6 +19,8 @@ export interface Context {
   readAsOf(at: Date, quarterId: string): Promise<ReadModel>;
   /** New events from now on that match the filter (the live subscription). */
   feed(filter: { quarterId?: string | null; unitId?: string | null }): AsyncIterableIterator<RecordedEvent>;
+  /** Recomputes the log's hash chain. */
+  verifyLog(): Promise<ChainVerification>;
   /** The event log (reads only). */
   log: { readAll(filter: LogFilter): Promise<RecordedEvent[]> };
   /** Person-days a unit's OKR cycle should cost per quarter, for this organisation. */

@@ -4,12 +4,33 @@ import { DomainError } from '../domain/errors';
 import { ConcurrencyError } from '../events/errors';
 
 /** The codes clients can rely on in extensions.code. */
-export type ErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'NOT_IMPLEMENTED' | 'INTERNAL_SERVER_ERROR';
+export type ErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'NOT_IMPLEMENTED'
+  | 'SERVICE_UNAVAILABLE'
+  | 'INTERNAL_SERVER_ERROR';
+
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03']);
+
+/** The database could not be reached or went away mid-request (restart, network, pool timeout). */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = (e as { cause?: unknown }).cause, depth += 1) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (CONNECTION_CODES.has(code) || code.startsWith('08'))) return true;
+    if (e.name === 'ConnectionException') return true;
+    if (/Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection|terminating connection due to administrator command|the database system is (starting up|shutting down)|Client has encountered a connection error/i.test(e.message)) {
+      return true;
+    }
+  }
+  return false;
+}
 
 /** A history field that a later release builds. Never answered with made-up data. */
 export class NotImplementedError extends GraphQLError {
   constructor(what: string) {
-    super(`${what} is not implemented yet: it arrives with the quarter-history release.`, {
+    super(`${what} is not implemented.`, {
       extensions: { code: 'NOT_IMPLEMENTED' },
     });
   }
@@ -60,12 +81,22 @@ export function formatError(
       extensions: { code: 'BAD_USER_INPUT', reason: 'INVALID_INPUT', validation: details },
     };
   }
+  if (isDatabaseUnavailable(original)) {
+    return {
+      ...base,
+      message:
+        'The database is unavailable right now. Retry shortly; a change that was in flight may or may not have been applied, ' +
+        'so retry it with the same idempotencyKey.',
+      extensions: { code: 'SERVICE_UNAVAILABLE' },
+    };
+  }
   const code = formatted.extensions?.code;
   // Errors raised deliberately with a known code, or by the request pipeline before any resolver
   // ran (parse, validation, variable coercion: these carry no path), keep their code.
   const deliberate = original instanceof GraphQLError || formatted.path === undefined;
   if (typeof code === 'string' && REQUEST_CODES.has(code) && deliberate) {
-    return { ...base, extensions: { code } };
+    const reason = formatted.extensions?.reason;
+    return { ...base, extensions: typeof reason === 'string' ? { code, reason } : { code } };
   }
   report(original);
   return { ...base, message: 'Internal server error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } };

@@ -217,4 +217,6 @@ export class AuditVerification {
   @Field(() => Int) eventsChecked!: number;
   @Field(() => String, { nullable: true, description: 'The first event whose content no longer matches the log\'s hash chain, if any.' })
   firstBrokenPosition!: string | null;
+  @Field(() => String, { nullable: true, description: 'What was found at firstBrokenPosition.' })
+  reason!: string | null;
 }

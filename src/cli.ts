@@ -3,9 +3,11 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { ConfigError, loadConfig, type Config } from './config';
 import { openDatabase } from './database';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embeddedPostgres';
-import { ExportFlagError, parseExportFlags, runExport, type ExportOptions } from './export';
+import { ExportFlagError, parseExportFlags, runExport, type ExportOptions, quarterExists } from './export';
 import { DEFAULT_REBUILD_BATCH_SIZE, PROJECTION_NAMES, UnknownProjectionError, parseBatchSize, runRebuild, selectBindings } from './rebuild';
 import { SeedRefusedError, seedDemo, type SeedSummary } from './seed';
+import { quarterDigest, verifyChain } from '../events/audit';
+import { sqlOf } from './database';
 
 /*
  * `npm run okr -- <command> [flags]`: operator commands on the same configuration as `npm start`
@@ -256,6 +258,53 @@ export const exportCommand: CliCommand = {
   },
 };
 
+// ---- audit ---------------------------------------------------------------------------------------
+
+export const auditVerifyCommand: CliCommand = {
+  words: ['audit', 'verify'],
+  summary: 'Recompute the log\'s hash chain and report the first position that no longer matches.',
+  details: ['Exit 0 when the whole log matches its chain, 1 when it does not (the broken position is printed).'],
+  flags: [],
+  async run(invocation) {
+    const config = configFrom(invocation.env);
+    return withDatabase(config, invocation.io, async (orm) => {
+      const result = await verifyChain(sqlOf(orm.em.fork()));
+      invocation.io.out(`${JSON.stringify(result, null, 2)}\n`);
+      if (!result.ok) invocation.io.err(`The log does not match its hash chain at position ${result.firstBrokenPosition}: ${result.reason}\n`);
+      return result.ok ? 0 : 1;
+    });
+  },
+};
+
+export const auditDigestCommand: CliCommand = {
+  words: ['audit', 'digest'],
+  summary: 'Print a digest of one quarter\'s events for an auditor to keep and compare later.',
+  details: [
+    'The digest (sha256 over the content hashes of the quarter\'s events, in log order) changes if any of',
+    'the quarter\'s events is changed, removed or added, and only then. Keep the printed JSON; run it again',
+    'later and compare. Exit 1 when the organisation has no such quarter.',
+  ],
+  flags: [
+    { name: 'quarter', kind: 'string', placeholder: 'id', description: 'The quarter, e.g. 2027-Q1 (required).', required: true },
+    { name: 'organisation', kind: 'string', placeholder: 'id', description: 'Organisation (default: OKR_ORGANISATION, else "default").' },
+  ],
+  async run(invocation) {
+    const config = configFrom(invocation.env);
+    const quarterId = stringFlag(invocation, 'quarter');
+    if (!quarterId) throw new UsageError('--quarter is required.', auditDigestCommand);
+    const organisationId = stringFlag(invocation, 'organisation') ?? config.organisationId;
+    return withDatabase(config, invocation.io, async (orm) => {
+      if (!(await quarterExists(orm, organisationId, quarterId))) {
+        invocation.io.err(`Organisation ${organisationId} has no quarter ${quarterId}.\n`);
+        return 1;
+      }
+      const digest = await quarterDigest(sqlOf(orm.em.fork()), organisationId, quarterId);
+      invocation.io.out(`${JSON.stringify(digest, null, 2)}\n`);
+      return 0;
+    });
+  },
+};
+
 // ---- help ----------------------------------------------------------------------------------------
 
 const helpCommand: CliCommand = {
@@ -276,7 +325,14 @@ const helpCommand: CliCommand = {
 };
 
 /** Every command; `resolve` picks the longest whose words start the command line. */
-export const COMMANDS: readonly CliCommand[] = [seedCommand, rebuildCommand, exportCommand, helpCommand];
+export const COMMANDS: readonly CliCommand[] = [
+  seedCommand,
+  rebuildCommand,
+  exportCommand,
+  auditVerifyCommand,
+  auditDigestCommand,
+  helpCommand,
+];
 
 function flagUsage(flag: FlagSpec): string {
   return flag.kind === 'string' ? `--${flag.name} <${flag.placeholder ?? 'value'}>` : `--${flag.name}`;

@@ -2,12 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap, type HTTPGraphQLResponse } from '@apollo/server';
+import { specifiedRules, validate } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { verifyChain } from '../events/audit';
 import { EventStore } from '../events/store';
 import { TableReadModel } from '../projections/readModel';
 import { okrSchema } from '../schema/build';
+import { queryLimits } from '../schema/limits';
 import type { Context } from '../schema/context';
 import { formatError } from '../schema/errors';
 import { Commands } from './commands';
@@ -31,6 +34,8 @@ export interface ServerOptions {
   maxBodyBytes?: number;
   /** How often the live subscription polls the log when no notification arrives (ms). */
   followerPollMs?: number;
+  /** Whether clients may introspect the schema (turn off in production). Default true. */
+  introspection?: boolean;
 }
 
 export interface OkrServer {
@@ -112,8 +117,13 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
     logger,
   });
   await follower.start();
+  const validationRules = [queryLimits()];
   const apollo = new ApolloServer<Context>({
     schema,
+    validationRules,
+    introspection: options.introspection ?? true,
+    // One operation per request: a batch is refused with a clear 400, so limits apply per request.
+    allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) =>
       formatError(formatted, error, (e) => logger.error('unexpected error in a request', errorFields(e))),
@@ -134,6 +144,7 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
         ctx.read = newRead();
       },
       log,
+      verifyLog: () => verifyChain(sqlOf(options.orm.em.fork())),
       feed: (filter) => eventFeed(follower, { organisationId: options.organisationId, ...filter }),
       readAsOf: (at, quarterId) => history.quarterAt(options.organisationId, quarterId, at),
       effortBudget: options.effortBudget ?? DEFAULT_EFFORT_BUDGET,
@@ -141,12 +152,33 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
     return ctx;
   };
 
+  const databaseReachable = async (): Promise<boolean> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), 2000);
+    });
+    const ping = sqlOf(options.orm.em.fork())
+      .query('SELECT 1')
+      .then(() => true)
+      .catch(() => false);
+    try {
+      return await Promise.race([ping, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     res.setHeader('x-request-id', requestId);
+    // Liveness: the process answers. Readiness: it can also reach its database.
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (url.pathname === '/readyz') {
+      const ready = await databaseReachable();
+      return sendJson(res, ready ? 200 : 503, ready ? { status: 'ready' } : { status: 'unavailable', reason: 'database unreachable' });
+    }
     if (url.pathname !== '/graphql') return sendJson(res, 404, { error: 'Not found: the API is at /graphql.' });
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
@@ -186,7 +218,14 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
 
   // GraphQL over WebSocket (graphql-ws protocol) on the same path, for the eventAppended subscription.
   const sockets = new WebSocketServer({ server: http, path: '/graphql', maxPayload: maxBodyBytes });
-  const wsServer = useServer({ schema, context: () => context(randomUUID()) }, sockets);
+  const wsServer = useServer(
+    {
+      schema,
+      context: () => context(randomUUID()),
+      validate: (s, document) => validate(s, document, [...specifiedRules, ...validationRules]),
+    },
+    sockets,
+  );
 
   return {
     http,

@@ -13,7 +13,6 @@ import {
 } from '../../projections/trends';
 import type { Context } from '../context';
 import { Severity } from '../enums';
-import { NotImplementedError } from '../errors';
 import {
   AuditVerification,
   ConfidenceBucket,
@@ -133,9 +132,12 @@ export class HistoryResolver {
     }));
   }
 
-  @Query(() => AuditVerification, { description: 'Recomputes the log\'s hash chain (arrives with the audit release).' })
-  verifyAuditLog(): AuditVerification {
-    throw new NotImplementedError('verifyAuditLog');
+  @Query(() => AuditVerification, {
+    description: 'Recomputes the log\'s hash chain from the stored events and reports the first position that no longer matches.',
+  })
+  async verifyAuditLog(@Ctx() ctx: Context): Promise<AuditVerification> {
+    const result = await ctx.verifyLog();
+    return { ...result, firstBrokenPosition: result.firstBrokenPosition === null ? null : String(result.firstBrokenPosition) };
   }
 
   @Subscription(() => Event, {

@@ -3,6 +3,7 @@ import { Migration20261121000001EventStore } from './Migration20261121000001Even
 import { Migration20261121000002ReadModels } from './Migration20261121000002ReadModels';
 import { Migration20261121000003History } from './Migration20261121000003History';
 import { Migration20261121000004Notify } from './Migration20261121000004Notify';
+import { Migration20261121000005HashChain } from './Migration20261121000005HashChain';
 
 /** Every migration, in order. Listed explicitly so they run the same from TypeScript or compiled code. */
 export const migrations: MigrationObject[] = [
@@ -10,4 +11,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261121000002ReadModels', class: Migration20261121000002ReadModels },
   { name: 'Migration20261121000003History', class: Migration20261121000003History },
   { name: 'Migration20261121000004Notify', class: Migration20261121000004Notify },
+  { name: 'Migration20261121000005HashChain', class: Migration20261121000005HashChain },
 ];
