@@ -1,5 +1,5 @@
 /** The codes a client can rely on; the GraphQL edge maps them to extensions.code. */
-export type DomainErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND';
+export type DomainErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'FORBIDDEN';
 
 /**
  * A command the domain refuses. `reason` is a stable, more specific key (e.g. TARGET_EQUALS_BASELINE)
@@ -18,6 +18,9 @@ export class DomainError extends Error {
 
 export const rejected = (reason: string, message: string): DomainError =>
   new DomainError('BAD_USER_INPUT', reason, message);
+
+/** The caller's role or units do not allow the change. */
+export const forbidden = (reason: string, message: string): DomainError => new DomainError('FORBIDDEN', reason, message);
 
 export const notFound = (what: string, id: string): DomainError =>
   new DomainError(

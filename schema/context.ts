@@ -8,6 +8,7 @@ import type { Commands } from '../src/commands';
 export interface Context {
   organisationId: string;
   actor: string;
+  role: 'admin' | 'member' | 'analyst' | 'auditor';
   requestId: string;
   /** The instant the request is answered at (phases are derived from it). */
   now: Date;

@@ -6,7 +6,9 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './embeddedPostgres
 import { ExportFlagError, parseExportFlags, runExport, type ExportOptions, quarterExists } from './export';
 import { DEFAULT_REBUILD_BATCH_SIZE, PROJECTION_NAMES, UnknownProjectionError, parseBatchSize, runRebuild, selectBindings } from './rebuild';
 import { SeedRefusedError, seedDemo, type SeedSummary } from './seed';
+import { SignJWT } from 'jose';
 import { quarterDigest, verifyChain } from '../events/audit';
+import { ROLES } from './auth';
 import { sqlOf } from './database';
 
 /*
@@ -305,6 +307,42 @@ export const auditDigestCommand: CliCommand = {
   },
 };
 
+// ---- token ---------------------------------------------------------------------------------------
+
+const TTL = /^(\d{1,6})([smhd])$/;
+
+export const tokenCommand: CliCommand = {
+  words: ['token'],
+  summary: 'Mint a signed token (HS256 with OKR_JWT_SECRET) for local use: Authorization: Bearer <token>.',
+  details: ['Prints the token only. Members need --units: the unit ids whose OKRs they may change.'],
+  flags: [
+    { name: 'sub', kind: 'string', placeholder: 'person', description: 'Who the token is for (required).', required: true },
+    { name: 'role', kind: 'string', placeholder: 'admin|member|analyst|auditor', description: 'The role (required).', required: true },
+    { name: 'org', kind: 'string', placeholder: 'id', description: 'Organisation (default: OKR_ORGANISATION, else "default").' },
+    { name: 'units', kind: 'string', placeholder: 'id,id', description: 'For members: comma-separated unit ids they may change.' },
+    { name: 'ttl', kind: 'string', placeholder: '8h', description: 'Lifetime: a number and s, m, h or d (default 8h).' },
+  ],
+  async run(invocation) {
+    const config = configFrom(invocation.env);
+    if (config.jwtSecret === null) throw new UsageError('Set OKR_JWT_SECRET (at least 32 characters) to mint tokens.', tokenCommand);
+    const role = stringFlag(invocation, 'role') ?? '';
+    if (!(ROLES as readonly string[]).includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}.`, tokenCommand);
+    const units = (stringFlag(invocation, 'units') ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+    if (role === 'member' && units.length === 0) throw new UsageError('A member needs --units (the units they may change).', tokenCommand);
+    const ttl = stringFlag(invocation, 'ttl') ?? '8h';
+    if (!TTL.test(ttl)) throw new UsageError('--ttl must be a number followed by s, m, h or d, e.g. 8h.', tokenCommand);
+    let jwt = new SignJWT({ org: stringFlag(invocation, 'org') ?? config.organisationId, role, units })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(stringFlag(invocation, 'sub') ?? '')
+      .setIssuedAt(Math.floor(invocation.now().getTime() / 1000))
+      .setExpirationTime(ttl.replace(TTL, (_m, n: string, u: string) => `${n}${u}`));
+    if (config.jwtIssuer) jwt = jwt.setIssuer(config.jwtIssuer);
+    if (config.jwtAudience) jwt = jwt.setAudience(config.jwtAudience);
+    invocation.io.out(`${await jwt.sign(new TextEncoder().encode(config.jwtSecret))}\n`);
+    return 0;
+  },
+};
+
 // ---- help ----------------------------------------------------------------------------------------
 
 const helpCommand: CliCommand = {
@@ -331,6 +369,7 @@ export const COMMANDS: readonly CliCommand[] = [
   exportCommand,
   auditVerifyCommand,
   auditDigestCommand,
+  tokenCommand,
   helpCommand,
 ];
 

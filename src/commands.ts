@@ -64,12 +64,24 @@ async function loadObjectiveContext(read: StreamReader, objectiveId: string) {
 type Options = CommandOptions;
 type Decided = Promise<DomainEvent[]>;
 
-/** The commands, bound to a ledger and an actor (one instance per request). */
+/** What the actor may change: admins manage everything, members their units' OKRs, the rest nothing. */
+export interface Access {
+  role: 'admin' | 'member' | 'analyst' | 'auditor';
+  units: readonly string[];
+}
+
+export const ADMIN_ACCESS: Access = { role: 'admin', units: [] };
+
+/** Commands that manage the organisation's structure and calendar: admins only. */
+const ADMIN_COMMANDS = new Set(['registerUnit', 'planQuarter', 'closeQuarter']);
+
+/** The commands, bound to a ledger, an actor and what the actor may do (one instance per request). */
 export class Commands {
   constructor(
     private readonly ledger: Ledger,
     private readonly actor: Actor,
     private readonly newId: () => string = randomUUID,
+    private readonly access: Access = ADMIN_ACCESS,
   ) {}
 
   private run<R>(
@@ -80,7 +92,21 @@ export class Commands {
     decide: (read: StreamReader, at: string) => Decided,
     options: Options = {},
   ): Promise<CommandOutcome<R>> {
+    const { role } = this.access;
+    if (role === 'analyst' || role === 'auditor') {
+      return Promise.reject(domain.forbidden('READ_ONLY_ROLE', `An ${role} reads the organisation's OKRs but changes nothing.`));
+    }
+    if (ADMIN_COMMANDS.has(name) && role !== 'admin') {
+      return Promise.reject(domain.forbidden('ADMIN_ONLY', 'Only an admin manages units and quarters.'));
+    }
     return this.ledger.execute(this.actor, { name, input, target, result, decide }, options);
+  }
+
+  /** Members change only the OKRs of the units their token names. */
+  private mayChange(unitId: string): void {
+    if (this.access.role === 'admin') return;
+    if (this.access.role === 'member' && this.access.units.includes(unitId)) return;
+    throw domain.forbidden('NOT_YOUR_UNIT', `You may change the OKRs of your own units only, and unit ${unitId} is not one of them.`);
   }
 
   registerUnit(input: Omit<domain.RegisterUnit, 'unitId'>, options?: Options) {
@@ -96,7 +122,10 @@ export class Commands {
   setCheckInCadence(input: domain.SetCheckInCadence, options?: Options) {
     const { unitId } = input;
     return this.run('setCheckInCadence', input, { streamId: streamId.unit(unitId), streamType: 'unit' }, { unitId },
-      async (read) => domain.setCheckInCadence(input, await loadUnit(read, unitId)), options);
+      async (read) => {
+        this.mayChange(unitId);
+        return domain.setCheckInCadence(input, await loadUnit(read, unitId));
+      }, options);
   }
 
   planQuarter(input: domain.PlanQuarter, options?: Options) {
@@ -114,6 +143,7 @@ export class Commands {
     const objectiveId = this.newId();
     return this.run('draftObjective', input, { streamId: streamId.objective(objectiveId), streamType: 'objective' }, { objectiveId },
       async (read) => {
+        this.mayChange(input.unitId);
         const state = await loadObjective(read, objectiveId);
         const unit = await loadUnit(read, input.unitId);
         const quarter = await loadQuarter(read, input.quarterId);
@@ -153,7 +183,11 @@ export class Commands {
   ) {
     const { objectiveId } = input;
     return this.run(name, input, { streamId: streamId.objective(objectiveId), streamType: 'objective' }, { objectiveId },
-      async (read) => decide(await loadObjectiveContext(read, objectiveId), read), options);
+      async (read) => {
+        const context = await loadObjectiveContext(read, objectiveId);
+        this.mayChange(context.objective.unitId);
+        return decide(context, read);
+      }, options);
   }
 
   defineKeyResult(input: Omit<domain.DefineKeyResult, 'keyResultId'>, options?: Options) {
@@ -163,6 +197,7 @@ export class Commands {
         const state = await loadKeyResult(read, keyResultId);
         const objective = await loadObjective(read, input.objectiveId);
         if (objective.status === 'none') throw domain.notFound('objective', input.objectiveId);
+        this.mayChange(objective.unitId);
         const quarter = await loadQuarter(read, objective.quarterId);
         return domain.defineKeyResult({ ...input, keyResultId }, state, objective, quarter);
       }, options);
@@ -191,13 +226,18 @@ export class Commands {
   ) {
     const { keyResultId } = input;
     return this.run(name, input, { streamId: streamId.keyResult(keyResultId), streamType: 'keyResult' }, { keyResultId },
-      async (read, at) => decide(await loadKeyResultContext(read, keyResultId), at), options);
+      async (read, at) => {
+        const context = await loadKeyResultContext(read, keyResultId);
+        this.mayChange(context.keyResult.unitId);
+        return decide(context, at);
+      }, options);
   }
 
   recordRetrospective(input: domain.RecordRetrospective, options?: Options) {
     const { unitId, quarterId } = input;
     return this.run('recordRetrospective', input, { streamId: streamId.unit(unitId), streamType: 'unit' }, { unitId, quarterId },
       async (read) => {
+        this.mayChange(unitId);
         const unit = await loadUnit(read, unitId);
         const quarter = await loadQuarter(read, quarterId);
         const keyResults = new Map<string, domain.KeyResultState>();
@@ -211,8 +251,10 @@ export class Commands {
   logProcessEffort(input: Omit<domain.LogProcessEffort, 'at'>, options?: Options) {
     const { unitId, quarterId } = input;
     return this.run('logProcessEffort', input, { streamId: streamId.unit(unitId), streamType: 'unit' }, { unitId, quarterId },
-      async (read, at) =>
-        domain.logProcessEffort({ ...input, at }, await loadUnit(read, unitId), await loadQuarter(read, quarterId)),
+      async (read, at) => {
+        this.mayChange(unitId);
+        return domain.logProcessEffort({ ...input, at }, await loadUnit(read, unitId), await loadQuarter(read, quarterId));
+      },
       options);
   }
 }

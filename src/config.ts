@@ -16,6 +16,28 @@ export interface Config {
   /** Person-days a unit's OKR cycle should cost per quarter: a default, and per-organisation overrides. */
   effortBudget: number;
   effortBudgets: Readonly<Record<string, number>>;
+  /** Production refuses to start without authentication and hides introspection by default. */
+  production: boolean;
+  introspection: boolean;
+  /** Authentication: an HS256 secret, or a JWKS URL; neither means local development mode. */
+  jwtSecret: string | null;
+  jwksUrl: string | null;
+  jwtIssuer: string | null;
+  jwtAudience: string | null;
+}
+
+/** True when requests must carry a token. */
+export const authConfigured = (config: Pick<Config, 'jwtSecret' | 'jwksUrl'>): boolean =>
+  config.jwtSecret !== null || config.jwksUrl !== null;
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be true or false (got "${env[name]}").`);
 }
 
 /** The effort budget in force for an organisation. */
@@ -69,16 +91,41 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const logLevel = (env.LOG_LEVEL ?? 'info') as Config['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}.`);
+  const production = env.OKR_ENV === 'production' || (env.OKR_ENV === undefined && env.NODE_ENV === 'production');
+  if (env.OKR_ENV !== undefined && env.OKR_ENV !== 'production' && env.OKR_ENV !== 'development') {
+    throw new ConfigError('OKR_ENV must be development or production.');
+  }
+  const jwtSecret = env.OKR_JWT_SECRET || null;
+  if (jwtSecret !== null && jwtSecret.length < 32) {
+    throw new ConfigError('OKR_JWT_SECRET must be at least 32 characters (e.g. openssl rand -hex 32).');
+  }
+  const jwksUrl = env.OKR_JWKS_URL || null;
+  if (jwksUrl !== null && !/^https?:\/\//.test(jwksUrl)) throw new ConfigError('OKR_JWKS_URL must be an http(s) URL.');
+  if (jwtSecret !== null && jwksUrl !== null) throw new ConfigError('Set OKR_JWT_SECRET or OKR_JWKS_URL, not both.');
+  const auth = jwtSecret !== null || jwksUrl !== null;
+  if (production && !auth) {
+    throw new ConfigError('In production the server refuses to start without authentication: set OKR_JWT_SECRET or OKR_JWKS_URL.');
+  }
+  const host = env.HOST || '127.0.0.1';
+  if (!auth && !LOOPBACK.has(host)) {
+    throw new ConfigError(`Without authentication the server only listens on 127.0.0.1 (HOST=${host} refused): set OKR_JWT_SECRET or OKR_JWKS_URL first.`);
+  }
   return {
     databaseUrl,
     dataDir: path.resolve(env.OKR_DATA_DIR || '.okr-data'),
     embeddedPort: int(env, 'OKR_EMBEDDED_PG_PORT', 54329, 1024, 65535),
-    host: env.HOST || '127.0.0.1',
+    host,
     port: int(env, 'PORT', 4000, 0, 65535),
     organisationId: env.OKR_ORGANISATION || 'default',
     localActor: env.OKR_ACTOR || 'local-admin',
     logLevel,
     effortBudget: env.OKR_EFFORT_BUDGET ? budget('OKR_EFFORT_BUDGET', env.OKR_EFFORT_BUDGET) : 4,
     effortBudgets: budgets(env.OKR_EFFORT_BUDGETS),
+    production,
+    introspection: flag(env, 'OKR_INTROSPECTION', !production),
+    jwtSecret,
+    jwksUrl,
+    jwtIssuer: env.OKR_JWT_ISSUER || null,
+    jwtAudience: env.OKR_JWT_AUDIENCE || null,
   };
 }

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { effortBudgetFor, loadConfig } from './config';
+import { jwtAuthenticator } from './auth';
+import { authConfigured, effortBudgetFor, loadConfig } from './config';
 import { openDatabase } from './database';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embeddedPostgres';
 import { createLogger, errorFields } from './logger';
@@ -22,14 +23,24 @@ async function main(): Promise<void> {
     organisationId: config.organisationId,
     actor: config.localActor,
     logger,
-    effortBudget: effortBudgetFor(config, config.organisationId),
+    authenticator: authConfigured(config)
+      ? jwtAuthenticator({ secret: config.jwtSecret, jwksUrl: config.jwksUrl, issuer: config.jwtIssuer, audience: config.jwtAudience })
+      : undefined,
+    introspection: config.introspection,
+    effortBudget: (organisationId) => effortBudgetFor(config, organisationId),
   });
   const endpoint = await server.listen(config.port, config.host);
   logger.info(`OKR ledger GraphQL API ready at ${endpoint}`, {
     database: embedded ? `embedded (${config.dataDir})` : 'DATABASE_URL',
     organisation: config.organisationId,
   });
-  logger.warn('no authentication is configured yet: every request acts as the local admin of the default organisation');
+  if (!authConfigured(config)) {
+    logger.warn(
+      `LOCAL DEVELOPMENT MODE: no OKR_JWT_SECRET or OKR_JWKS_URL, so there is no authentication. The server listens on ` +
+        `${config.host} only and every request acts as "${config.localActor}", admin of organisation "${config.organisationId}". ` +
+        'Never expose it like this; set OKR_ENV=production to make this mistake impossible.',
+    );
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -6,13 +6,14 @@ import { specifiedRules, validate } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { verifyChain } from '../events/audit';
+import { verifyChain, type ChainVerification } from '../events/audit';
 import { EventStore } from '../events/store';
 import { TableReadModel } from '../projections/readModel';
 import { okrSchema } from '../schema/build';
 import { queryLimits } from '../schema/limits';
 import type { Context } from '../schema/context';
 import { formatError } from '../schema/errors';
+import { AuthenticationError, localAuthenticator, type Authenticator, type Principal } from './auth';
 import { Commands } from './commands';
 import { eventFeed } from './eventFeed';
 import { LogFollower } from './logFollower';
@@ -23,13 +24,16 @@ import { errorFields, silentLogger, type Logger } from './logger';
 
 export interface ServerOptions {
   orm: MikroORM;
+  /** In local development mode (no authenticator): the organisation and actor of every request. */
   organisationId: string;
   actor: string;
+  /** Checks each request's credentials; default: local development mode (everyone is the local admin). */
+  authenticator?: Authenticator;
   /** The clock every command and phase reads; tests pass a controllable one. */
   clock?: () => Date;
   logger?: Logger;
-  /** Person-days a unit's cycle should cost per quarter. */
-  effortBudget?: number;
+  /** Person-days a unit's cycle should cost per quarter: one figure, or one per organisation. */
+  effortBudget?: number | ((organisationId: string) => number);
   /** Largest accepted request body, in bytes. */
   maxBodyBytes?: number;
   /** How often the live subscription polls the log when no notification arrives (ms). */
@@ -108,7 +112,6 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
   const ledger = new Ledger(options.orm, clock);
   const history = new History(options.orm);
   const store = new EventStore();
-  const log = { readAll: (filter: Parameters<EventStore['readAll']>[1]) => store.readAll(sqlOf(options.orm.em.fork()), filter) };
   const schema = await okrSchema();
   const follower = new LogFollower({
     sql: sqlOf(options.orm.em.fork()),
@@ -130,26 +133,47 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
   });
   await apollo.start();
 
-  const context = (requestId: string): Context => {
-    const actor = { organisationId: options.organisationId, actor: options.actor, correlationId: requestId };
-    const newRead = () => new TableReadModel(options.orm.em.fork(), options.organisationId);
+  const authenticator = options.authenticator ?? localAuthenticator(options.organisationId, options.actor);
+  const budget = options.effortBudget ?? DEFAULT_EFFORT_BUDGET;
+  const budgetFor = typeof budget === 'function' ? budget : () => budget;
+
+  /** Everything a request may touch, scoped to the principal's organisation. */
+  const context = (requestId: string, principal: Principal): Context => {
+    const org = principal.organisationId;
+    const actor = { organisationId: org, actor: principal.subject, correlationId: requestId };
+    const newRead = () => new TableReadModel(options.orm.em.fork(), org);
     const ctx: Context = {
-      organisationId: options.organisationId,
-      actor: options.actor,
+      organisationId: org,
+      actor: principal.subject,
+      role: principal.role,
       requestId,
       now: clock(),
-      commands: new Commands(ledger, actor),
+      commands: new Commands(ledger, actor, randomUUID, { role: principal.role, units: principal.units }),
       read: newRead(),
       refreshRead: () => {
         ctx.read = newRead();
       },
-      log,
-      verifyLog: () => verifyChain(sqlOf(options.orm.em.fork())),
-      feed: (filter) => eventFeed(follower, { organisationId: options.organisationId, ...filter }),
-      readAsOf: (at, quarterId) => history.quarterAt(options.organisationId, quarterId, at),
-      effortBudget: options.effortBudget ?? DEFAULT_EFFORT_BUDGET,
+      log: { readAll: (filter) => store.readAll(sqlOf(options.orm.em.fork()), { ...filter, organisationId: org }) },
+      verifyLog: async () => {
+        const result = await verifyChain(sqlOf(options.orm.em.fork()));
+        return result.ok ? result : withinOrganisation(result, org);
+      },
+      feed: (filter) => eventFeed(follower, { organisationId: org, ...filter }),
+      readAsOf: (at, quarterId) => history.quarterAt(org, quarterId, at),
+      effortBudget: budgetFor(org),
     };
     return ctx;
+  };
+
+  /** A broken chain is reported in full only where the broken event is the caller's organisation's own. */
+  const withinOrganisation = async (result: ChainVerification, org: string): Promise<ChainVerification> => {
+    if (result.firstBrokenPosition === null) return result;
+    const rows = await sqlOf(options.orm.em.fork()).query<{ organisation_id: string }>(
+      'SELECT organisation_id FROM okr_events WHERE position = ?',
+      [result.firstBrokenPosition],
+    );
+    if (rows[0]?.organisation_id === org) return result;
+    return { ...result, firstBrokenPosition: null, reason: 'The shared log does not match its hash chain outside your organisation; the operator must investigate.' };
   };
 
   const databaseReachable = async (): Promise<boolean> => {
@@ -180,6 +204,7 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
       return sendJson(res, ready ? 200 : 503, ready ? { status: 'ready' } : { status: 'unavailable', reason: 'database unreachable' });
     }
     if (url.pathname !== '/graphql') return sendJson(res, 404, { error: 'Not found: the API is at /graphql.' });
+    const principal = await authenticator.authenticate(req.headers.authorization);
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
@@ -199,7 +224,7 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
     }
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
-      context: async () => context(requestId),
+      context: async () => context(requestId, principal),
     });
     await sendGraphQL(res, response);
   };
@@ -207,6 +232,10 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
   const http = createHttpServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       if (res.headersSent) return res.destroy();
+      if (error instanceof AuthenticationError) {
+        res.setHeader('www-authenticate', 'Bearer');
+        return sendJson(res, 401, { errors: [{ message: error.message, extensions: { code: 'UNAUTHENTICATED' } }] });
+      }
       if (error instanceof RequestError) {
         const code = error.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
         return sendJson(res, error.status, { errors: [{ message: error.message, extensions: { code } }] });
@@ -221,7 +250,18 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
   const wsServer = useServer(
     {
       schema,
-      context: () => context(randomUUID()),
+      // Credentials: the upgrade request's Authorization header, or connectionParams.authorization.
+      onConnect: async (ctx) => {
+        const fromParams = ctx.connectionParams?.authorization;
+        const header = typeof fromParams === 'string' ? fromParams : ctx.extra.request.headers.authorization;
+        try {
+          (ctx.extra as { principal?: Principal }).principal = await authenticator.authenticate(header);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      context: (ctx) => context(randomUUID(), (ctx.extra as unknown as { principal: Principal }).principal),
       validate: (s, document) => validate(s, document, [...specifiedRules, ...validationRules]),
     },
     sockets,

@@ -1,4 +1,4 @@
-import { createServer, type OkrServer } from '../../src/server';
+import { createServer, type OkrServer, type ServerOptions } from '../../src/server';
 import { EventStore } from '../../events/store';
 import { createTestDatabase, type TestDatabase } from './database';
 
@@ -25,17 +25,23 @@ export interface TestServer {
   server: OkrServer;
   url: string;
   clock: TestClock;
-  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
+  /** A GraphQL request over HTTP, with a bearer token when given. */
+  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResponse<T>>;
   /** Number of events in the log (for "a rejected call appended nothing"). */
   eventCount(): Promise<number>;
   close(): Promise<void>;
 }
 
 /** The real server, on its own database, on an ephemeral loopback port. */
-export async function startTestServer(label: string, start = '2026-12-01T09:00:00Z', organisationId = 'org-e2e'): Promise<TestServer> {
+export async function startTestServer(
+  label: string,
+  start = '2026-12-01T09:00:00Z',
+  organisationId = 'org-e2e',
+  extra: Partial<ServerOptions> = {},
+): Promise<TestServer> {
   const db = await createTestDatabase(label);
   const clock = new TestClock(new Date(start));
-  const server = await createServer({ orm: db.orm, organisationId, actor: 'alice', clock: clock.now });
+  const server = await createServer({ orm: db.orm, organisationId, actor: 'alice', clock: clock.now, ...extra });
   const url = await server.listen(0, '127.0.0.1');
   const store = new EventStore();
   return {
@@ -43,10 +49,14 @@ export async function startTestServer(label: string, start = '2026-12-01T09:00:0
     server,
     url,
     clock,
-    async gql(query, variables) {
+    async gql(query, variables, token?: string) {
       const res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
         body: JSON.stringify({ query, variables }),
       });
       const body = (await res.json()) as GraphQLResponse;

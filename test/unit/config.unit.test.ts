@@ -13,7 +13,26 @@ describe('configuration', () => {
     expect(effortBudgetFor(config, 'initech')).toBe(3.5);
   });
 
+  it('runs in local development mode without a secret, on loopback only, with introspection', () => {
+    expect(loadConfig({})).toMatchObject({ production: false, introspection: true, jwtSecret: null, jwksUrl: null, host: '127.0.0.1' });
+  });
+
+  it('turns introspection off in production unless asked for', () => {
+    const secret = 's'.repeat(32);
+    expect(loadConfig({ OKR_ENV: 'production', OKR_JWT_SECRET: secret })).toMatchObject({ production: true, introspection: false });
+    expect(loadConfig({ NODE_ENV: 'production', OKR_JWT_SECRET: secret, OKR_INTROSPECTION: 'true' })).toMatchObject({ introspection: true });
+    expect(loadConfig({ OKR_JWT_SECRET: secret, HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+  });
+
   it.each([
+    [{ OKR_ENV: 'production' }, /refuses to start without authentication/],
+    [{ NODE_ENV: 'production' }, /refuses to start without authentication/],
+    [{ HOST: '0.0.0.0' }, /only listens on 127.0.0.1/],
+    [{ OKR_JWT_SECRET: 'short' }, /at least 32/],
+    [{ OKR_JWKS_URL: 'ftp://keys' }, /OKR_JWKS_URL/],
+    [{ OKR_JWT_SECRET: 's'.repeat(32), OKR_JWKS_URL: 'https://x/jwks' }, /not both/],
+    [{ OKR_ENV: 'staging' }, /OKR_ENV/],
+    [{ OKR_INTROSPECTION: 'maybe' }, /OKR_INTROSPECTION/],
     [{ PORT: 'eighty' }, /PORT/],
     [{ PORT: '70000' }, /PORT/],
     [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL/],
