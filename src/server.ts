@@ -129,7 +129,7 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) =>
-      formatError(formatted, error, (e) => logger.error('unexpected error in a request', errorFields(e))),
+      formatError(formatted, error, (e) => logger.error('unexpected error in a request', { path: formatted.path, ...errorFields(e) })),
   });
   await apollo.start();
 
@@ -197,6 +197,16 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     res.setHeader('x-request-id', requestId);
+    const started = performance.now();
+    res.once('finish', () =>
+      logger.info('request', {
+        requestId,
+        method: req.method,
+        path: url.pathname,
+        status: res.statusCode,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+      }),
+    );
     // Liveness: the process answers. Readiness: it can also reach its database.
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (url.pathname === '/readyz') {

@@ -15,9 +15,10 @@ const mint = (claims: Record<string, unknown>, sub = 'someone', exp = '1h') =>
   new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime(exp).sign(new TextEncoder().encode(SECRET));
 
 const tokens: Record<string, string> = {};
+// (filled in beforeAll)
 const ids: Record<string, string> = {};
 
-async function ok(token: string, query: string, variables?: Record<string, unknown>) {
+async function ok(token: string | undefined, query: string, variables?: Record<string, unknown>) {
   const res = await t.gql(query, variables, token);
   if (res.errors?.length) throw new Error(`unexpected errors: ${JSON.stringify(res.errors)}`);
   return res.data as any;
