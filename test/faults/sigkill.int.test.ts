@@ -5,6 +5,7 @@ import {
   dataOf,
   freePort,
   gqlRequest,
+  present,
   rowCount,
   sleep,
   snapshotDifferences,
@@ -76,17 +77,17 @@ async function must(query: string, variables: Record<string, unknown>): Promise<
 /** Client `c`'s i-th request: a mix of commands on shared and new streams, each with its own key. */
 function requestFor(c: number, i: number): Omit<Sent, 'outcome'> {
   const key = `kill-c${c}-i${i}`;
-  const team = world.units[1 + (c % 3)]!;
+  const team = present(world.units[1 + (c % 3)], 'team');
   const roll = (c * 31 + i * 7) % 10;
   if (roll < 5) {
-    const keyResultId = world.keyResults[(c + i) % world.keyResults.length]!;
+    const keyResultId = present(world.keyResults[(c + i) % world.keyResults.length], 'key result');
     return { key, kind: 'checkIn', variables: { i: { keyResultId, confidence: (c * 13 + i) % 101, value: c + i / 100, whatChanged: `c${c} i${i}`, idempotencyKey: key } } };
   }
   if (roll < 7) {
     return { key, kind: 'effort', variables: { i: { unitId: team, quarterId: world.quarterId, activity: 'CHECK_IN', personDays: 0.05, note: `c${c} i${i}`, idempotencyKey: key } } };
   }
   if (roll < 9) {
-    const objectiveId = world.objectives[(c + i) % world.objectives.length]!;
+    const objectiveId = present(world.objectives[(c + i) % world.objectives.length], 'objective');
     return { key, kind: 'define', variables: { i: { objectiveId, title: `Raise adoption c${c} i${i} from 10% to 20%`, metric: 'adoption', unit: '%', baseline: 10, target: 20, idempotencyKey: key } } };
   }
   return { key, kind: 'draft', variables: { i: { unitId: team, quarterId: world.quarterId, title: `Delight customers c${c} i${i}`, idempotencyKey: key } } };
@@ -178,7 +179,7 @@ afterAll(async () => {
 });
 
 it('SIGKILL under load leaves no half-applied command, and unanswered requests retried with their keys apply exactly once', async () => {
-  const first = server!;
+  const first = present(server, 'server');
   // ---- load, then SIGKILL in the middle of it --------------------------------------------------
   let stopLoad = false;
   let answered = 0;
@@ -235,7 +236,7 @@ it('SIGKILL under load leaves no half-applied command, and unanswered requests r
   for (const r of retried) {
     const events = keysAfter.get(r.key) ?? [];
     expect({ key: r.key, types: events.map((e) => e.type) }).toEqual({ key: r.key, types: [KINDS[r.kind].eventType] });
-    const event = events[0]!;
+    const event = present(events[0], `the event of ${r.key}`);
     // The retry's answer names what the one event created or changed.
     const answer = r.outcome.body?.data?.[KINDS[r.kind].field] as { id?: string } | undefined;
     if (r.kind === 'checkIn') {
@@ -250,7 +251,7 @@ it('SIGKILL under load leaves no half-applied command, and unanswered requests r
       expect(event.stream_id).toBe(`objective-${answer?.id}`);
       expect(event.data).toMatchObject({ unitId: r.variables.i.unitId, title: r.variables.i.title });
     }
-    const again1 = again.find((a) => a.key === r.key)!;
+    const again1 = present(again.find((a) => a.key === r.key), `the second retry of ${r.key}`);
     expect(again1.outcome.body?.data?.[KINDS[r.kind].field]?.id).toEqual(answer?.id);
   }
   // Keys answered before the kill still have exactly one event each; nothing else appeared.

@@ -16,6 +16,12 @@ export const STABLE_CODES = new Set([
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'BAD_REQUEST',
+  // Documented in README (Errors): Apollo's request-level answers, and authentication/authorisation.
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'PAYLOAD_TOO_LARGE',
+  'FORBIDDEN',
+  'UNAUTHENTICATED',
 ]);
 
 /** JSON text written verbatim into a request body. */

@@ -13,7 +13,8 @@ import { READ_MODEL_ENTITIES } from '../../projections/entities';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** A pause that does not keep the process alive by itself (safe in Promise.race as a time bound). */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 /** An ephemeral free TCP port on 127.0.0.1 (bound, read, released). */
 export function freePort(): Promise<number> {
@@ -308,4 +309,10 @@ export async function startEmbeddedPostgresProcess(dataDir: string, port: number
     await child.stop('SIGTERM', 10_000);
     throw new Error(`${(error as Error).message}\n--- helper output ---\n${child.output().slice(-3000)}`);
   }
+}
+
+/** The value, or an Error naming what was missing (instead of a non-null assertion). */
+export function present<T>(value: T | null | undefined, what: string): T {
+  if (value === null || value === undefined) throw new Error(`missing ${what}`);
+  return value;
 }
