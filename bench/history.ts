@@ -21,7 +21,7 @@ import { round, summarise, table, type LatencySummary } from './stats';
 
 const ORG = 'bench-history';
 const QUARTERS = Number(process.env.HISTORY_QUARTERS ?? '13');
-const TEAMS = Number(process.env.HISTORY_TEAMS ?? '40');
+const TEAMS = Number(process.env.HISTORY_TEAMS ?? '56');
 const WEEKS = 20;
 const ASOF_REQUESTS = 30;
 const DAY = 86_400_000;

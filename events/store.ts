@@ -36,7 +36,12 @@ export interface AppendRequest {
    */
   guards?: readonly { streamId: string; version: number }[];
   metadata: Omit<EventMetadata, 'organisationId'>;
-  recordedAt: Date;
+  /**
+   * When the events are recorded: a clock, read once the head row is held (so an append that waited
+   * for it is not stamped with an instant an asOf answer has already covered), or a fixed instant.
+   * Never earlier than the log's last recorded time.
+   */
+  recordedAt: Date | (() => Date);
   /** Recorded with the idempotency key so that a retry can answer the same. */
   idempotency?: { command: string; requestHash: string; result: unknown };
 }
@@ -161,15 +166,16 @@ export class EventStore {
     // Taking the head row serialises this last step across all writers (see the class comment); it
     // hands out the positions, the recorded time and the hash the new events chain from.
     const [head] = await sql.query<{ base: string; recorded_at: string | Date; last_hash: string }>(
-      `UPDATE okr_log_head
-          SET position = position + ?, recorded_at = greatest(recorded_at, ?::timestamptz)
-        WHERE id = 1
+      `UPDATE okr_log_head SET position = position + ? WHERE id = 1
         RETURNING position - ? AS base, recorded_at, last_hash`,
-      [events.length, request.recordedAt.toISOString(), events.length],
+      [events.length, events.length],
     );
     if (head === undefined) throw new Error('okr_log_head is missing; the log cannot be appended to.');
     const base = Number(head.base);
-    const recordedAt = new Date(head.recorded_at).toISOString();
+    const wanted = typeof request.recordedAt === 'function' ? request.recordedAt() : request.recordedAt;
+    // The head starts at -infinity (no event yet), which parses to NaN.
+    const last = new Date(head.recorded_at).getTime();
+    const recordedAt = new Date(Number.isFinite(last) ? Math.max(last, wanted.getTime()) : wanted.getTime()).toISOString();
     const metadata = request.metadata;
     let previous = head.last_hash;
     const payload = events.map((event, i) => {
@@ -198,7 +204,7 @@ export class EventStore {
       return row;
     });
     const rows = await sql.query<EventRow>(
-      `WITH chained AS (UPDATE okr_log_head SET last_hash = ? WHERE id = 1)
+      `WITH chained AS (UPDATE okr_log_head SET last_hash = ?, recorded_at = ?::timestamptz WHERE id = 1)
        INSERT INTO okr_events (position, organisation_id, stream_id, stream_version, type, schema_version,
                                data, metadata, recorded_at, quarter_id, unit_id, hash)
        SELECT e.position, ?, ?, e.stream_version, e.type, e.schema_version, e.data, ?::jsonb,
@@ -208,7 +214,7 @@ export class EventStore {
                 quarter_id text, unit_id text, hash text)
         ORDER BY e.position
        RETURNING ${EVENT_COLUMNS}`,
-      [previous, org, streamId, JSON.stringify(metadata), recordedAt, JSON.stringify(payload)],
+      [previous, recordedAt, org, streamId, JSON.stringify(metadata), recordedAt, JSON.stringify(payload)],
     );
     if (rows.length !== events.length) {
       // Never commit half an append.

@@ -32,6 +32,10 @@ interface Measure {
 export function queryLimits(maxDepth = MAX_DEPTH, maxCost = MAX_COST) {
   return (context: ValidationContext): ASTVisitor => {
     const schema = context.getSchema();
+    // Each fragment is measured once and reused: re-expanding spreads would make a few hundred bytes of
+    // query cost exponential time. Costs are capped just above the limit, which is all that matters.
+    const fragments = new Map<string, Measure>();
+    const cap = (m: Measure): Measure => ({ depth: Math.min(m.depth, maxDepth + 1), cost: Math.min(m.cost, maxCost + 1) });
     const measure = (set: SelectionSetNode, parent: GraphQLCompositeType, seen: Set<string>): Measure => {
       let depth = 0;
       let cost = 0;
@@ -58,13 +62,18 @@ export function queryLimits(maxDepth = MAX_DEPTH, maxCost = MAX_COST) {
           const name = selection.name.value;
           const fragment = context.getFragment(name);
           if (!fragment || seen.has(name)) continue; // unknown or cyclic fragments are other rules' errors
-          const type = schema.getType(fragment.typeCondition.name.value) as GraphQLCompositeType | undefined;
-          const inner = measure(fragment.selectionSet, type ?? parent, new Set([...seen, name]));
+          let inner = fragments.get(name);
+          if (inner === undefined) {
+            const type = schema.getType(fragment.typeCondition.name.value) as GraphQLCompositeType | undefined;
+            inner = measure(fragment.selectionSet, type ?? parent, new Set([...seen, name]));
+            fragments.set(name, inner);
+          }
           cost += inner.cost;
           depth = Math.max(depth, inner.depth);
         }
+        if (cost > maxCost) break;
       }
-      return { depth, cost };
+      return cap({ depth, cost });
     };
     return {
       OperationDefinition(node) {
@@ -74,14 +83,14 @@ export function queryLimits(maxDepth = MAX_DEPTH, maxCost = MAX_COST) {
         const { depth, cost } = measure(node.selectionSet, root, new Set());
         if (depth > maxDepth) {
           context.reportError(
-            new GraphQLError(`The query nests ${depth} levels deep; at most ${maxDepth} are allowed. Ask for less at once.`, {
+            new GraphQLError(`The query nests more than ${maxDepth} levels deep; at most ${maxDepth} are allowed. Ask for less at once.`, {
               nodes: [node],
               extensions: { code: 'GRAPHQL_VALIDATION_FAILED', reason: 'QUERY_TOO_DEEP', depth, maxDepth },
             }),
           );
         } else if (cost > maxCost) {
           context.reportError(
-            new GraphQLError(`The query is too costly (${cost}, at most ${maxCost}; lists count ${LIST_FACTOR}x). Split it or select fewer fields.`, {
+            new GraphQLError(`The query is too costly (more than ${maxCost}; lists count ${LIST_FACTOR}x). Split it or select fewer fields.`, {
               nodes: [node],
               extensions: { code: 'GRAPHQL_VALIDATION_FAILED', reason: 'QUERY_TOO_COMPLEX', cost, maxCost },
             }),

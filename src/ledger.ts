@@ -142,7 +142,8 @@ export class Ledger {
           causationId: randomUUID(),
           idempotencyKey: key,
         },
-        recordedAt: at,
+        // Read again once the head row is held: the instant the events become part of the log.
+        recordedAt: () => new Date(Math.max(this.clock().getTime(), at.getTime())),
         idempotency: key === null ? undefined : { command: spec.name, requestHash, result: spec.result },
       });
       await applyToTables(em, appended);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap, type HTTPGraphQLResponse } from '@apollo/server';
-import { GraphQLError, specifiedRules, validate } from 'graphql';
+import { GraphQLError, getOperationAST, parse, specifiedRules, validate, type GraphQLFormattedError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { MikroORM } from '@mikro-orm/postgresql';
@@ -282,18 +282,42 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
 
   // GraphQL over WebSocket (graphql-ws protocol) on the same path, for the eventAppended subscription.
   const sockets = new WebSocketServer({ server: http, path: '/graphql', maxPayload: maxBodyBytes });
+  const formatWsError = (error: GraphQLError | GraphQLFormattedError) =>
+    error instanceof GraphQLError
+      ? formatError(error.toJSON(), error, (e) => logger.error('unexpected error in a subscription', errorFields(e)))
+      : formatError(error, error);
   const wsServer = useServer(
     {
       schema,
       onSubscribe: (_ctx, _id, payload) => {
-        const illFormed = illFormedPath(payload);
-        if (!illFormed) return undefined;
-        return [
-          new GraphQLError('The subscription contains a NUL character or a broken UTF-16 surrogate; send well-formed text.', {
-            extensions: { code: 'BAD_USER_INPUT', reason: 'INVALID_CHARACTERS' },
-          }),
-        ];
+        if (illFormedPath(payload)) {
+          return [
+            new GraphQLError('The subscription contains a NUL character or a broken UTF-16 surrogate; send well-formed text.', {
+              extensions: { code: 'BAD_USER_INPUT', reason: 'INVALID_CHARACTERS' },
+            }),
+          ];
+        }
+        // Only subscriptions travel over the socket: queries and mutations go over HTTP, where the
+        // request limits, error mapping and introspection switch apply.
+        let operation;
+        try {
+          operation = getOperationAST(parse(payload.query), payload.operationName);
+        } catch {
+          return [new GraphQLError('The subscription does not parse.', { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+        }
+        if (operation?.operation !== 'subscription') {
+          return [
+            new GraphQLError('Only subscriptions are served over WebSocket; send queries and mutations over HTTP.', {
+              extensions: { code: 'BAD_REQUEST' },
+            }),
+          ];
+        }
+        return undefined;
       },
+      // The same error mapping as HTTP: stable codes, nothing internal.
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: result.errors.map((e) => formatWsError(e)) } : result,
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatWsError(e)),
       // Credentials: the upgrade request's Authorization header, or connectionParams.authorization.
       onConnect: async (ctx) => {
         const fromParams = ctx.connectionParams?.authorization;

@@ -185,6 +185,23 @@ describe('reading a stream', () => {
   });
 });
 
+describe('recorded time', () => {
+  it('is read when the head row is held, so an append that waited is not stamped before it could be seen', async () => {
+    const [a, b] = [await db.client(), await db.client()];
+    await a.query('BEGIN');
+    await store.append(pgSql(a), request(streamName('holder'), 0, [effort()], { recordedAt: new Date('2031-01-01T00:00:00Z') }));
+    let now = new Date('2031-01-01T00:00:01Z'); // when b asks
+    await b.query('BEGIN');
+    const waiting = store.append(pgSql(b), request(streamName('waiter'), 0, [effort()], { recordedAt: () => now }));
+    await waitForLockWaiters(1);
+    now = new Date('2031-01-01T00:05:00Z'); // when b gets the head row
+    await a.query('COMMIT');
+    const [event] = await waiting;
+    await b.query('COMMIT');
+    expect(event?.recordedAt.toISOString()).toBe('2031-01-01T00:05:00.000Z');
+  });
+});
+
 describe('history cannot be rewritten (database trigger)', () => {
   it.each([
     ['UPDATE', "UPDATE okr_events SET data = '{}'::jsonb"],

@@ -62,3 +62,13 @@ it('delivers new events to live subscribers, filtered by quarter, in log order',
   all.stop();
   q1.stop();
 });
+
+it('serves only subscriptions over WebSocket: queries, mutations and introspection are refused with a stable code', async () => {
+  for (const query of ['{ units { id } }', 'mutation { registerUnit(input: { name: "X", level: COMPANY }) { id } }', '{ __schema { queryType { name } } }']) {
+    const outcome = await new Promise<unknown>((resolve) => {
+      client.subscribe({ query }, { next: (m) => resolve(m), error: (e) => resolve(e), complete: () => resolve('complete') });
+    });
+    expect(outcome).toEqual([expect.objectContaining({ extensions: { code: 'BAD_REQUEST' } })]);
+  }
+  expect((await t.gql('{ units { name } }')).data?.units).toEqual([{ name: 'Acme' }]);
+});
