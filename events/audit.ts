@@ -12,8 +12,16 @@ interface RawRow {
   data: unknown;
   metadata: unknown;
   recorded_at: string | Date;
+  quarter_id: string | null;
+  unit_id: string | null;
   hash: string;
 }
+
+/** The log's quarter and unit indexes are derived from each event's data; they must agree with it. */
+const tag = (data: unknown, key: 'quarterId' | 'unitId'): string | null => {
+  const value = data !== null && typeof data === 'object' ? (data as Record<string, unknown>)[key] : undefined;
+  return typeof value === 'string' ? value : null;
+};
 
 const toHashed = (r: RawRow): HashedEvent => ({
   position: Number(r.position),
@@ -32,7 +40,8 @@ async function* rows(sql: Sql, where = 'TRUE', params: unknown[] = [], pageSize 
   let after = 0;
   for (;;) {
     const page = await sql.query<RawRow>(
-      `SELECT position, organisation_id, stream_id, stream_version, type, schema_version, data, metadata, recorded_at, hash
+      `SELECT position, organisation_id, stream_id, stream_version, type, schema_version, data, metadata, recorded_at,
+              quarter_id, unit_id, hash
          FROM okr_events WHERE position > ? AND ${where} ORDER BY position LIMIT ?`,
       [after, ...params, pageSize],
     );
@@ -53,9 +62,12 @@ export interface ChainVerification {
 
 /**
  * Recomputes the whole chain from the stored events and compares it with the stored hashes, the
- * positions (a gap means a removed event) and the head row (a shorter log means a removed tail).
+ * positions (a gap means a removed event), the quarter and unit indexes (derived from the data), and
+ * the head row (a shorter log means a removed tail). Run it inside one REPEATABLE READ transaction so
+ * that appends committing meanwhile are not mistaken for tampering (see verifyInSnapshot).
+ * With `organisationId`, eventsChecked counts only that organisation's events (the chain is whole-log).
  */
-export async function verifyChain(sql: Sql): Promise<ChainVerification> {
+export async function verifyChain(sql: Sql, options: { organisationId?: string } = {}): Promise<ChainVerification> {
   let previous = GENESIS_HASH;
   let expected = 1;
   let checked = 0;
@@ -72,9 +84,12 @@ export async function verifyChain(sql: Sql): Promise<ChainVerification> {
         return broken(expected, `event ${expected}${position > expected + 1 ? ` to ${position - 1}` : ''} is missing from the log`);
       }
       const hash = chainHash(previous, toHashed(row));
-      checked += 1;
+      if (options.organisationId === undefined || row.organisation_id === options.organisationId) checked += 1;
       if (hash !== row.hash) {
         return broken(position, `event ${position} (${row.type} on ${row.stream_id}) does not match its hash: its content or a predecessor was changed`);
+      }
+      if (row.quarter_id !== tag(row.data, 'quarterId') || row.unit_id !== tag(row.data, 'unitId')) {
+        return broken(position, `event ${position} (${row.type} on ${row.stream_id}) is filed under another quarter or unit than its data names`);
       }
       previous = hash;
       expected += 1;

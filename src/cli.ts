@@ -9,7 +9,7 @@ import { SeedRefusedError, seedDemo, type SeedSummary } from './seed';
 import { SignJWT } from 'jose';
 import { quarterDigest, verifyChain } from '../events/audit';
 import { ROLES } from './auth';
-import { sqlOf } from './database';
+import { inSnapshot, sqlOf } from './database';
 
 /*
  * `npm run okr -- <command> [flags]`: operator commands on the same configuration as `npm start`
@@ -270,7 +270,7 @@ export const auditVerifyCommand: CliCommand = {
   async run(invocation) {
     const config = configFrom(invocation.env);
     return withDatabase(config, invocation.io, async (orm) => {
-      const result = await verifyChain(sqlOf(orm.em.fork()));
+      const result = await inSnapshot(orm, (sql) => verifyChain(sql));
       invocation.io.out(`${JSON.stringify(result, null, 2)}\n`);
       if (!result.ok) invocation.io.err(`The log does not match its hash chain at position ${result.firstBrokenPosition}: ${result.reason}\n`);
       return result.ok ? 0 : 1;

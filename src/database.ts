@@ -27,4 +27,4 @@ export async function openDatabase(url: string, overrides: Partial<Options> = {}
   return orm;
 }
 
-export { sqlOf } from '../projections/sql';
+export { inSnapshot, sqlOf } from '../projections/sql';

@@ -18,7 +18,7 @@ import { AuthenticationError, localAuthenticator, type Authenticator, type Princ
 import { Commands } from './commands';
 import { eventFeed } from './eventFeed';
 import { LogFollower } from './logFollower';
-import { sqlOf } from './database';
+import { inSnapshot, sqlOf } from './database';
 import { History } from './history';
 import { Ledger } from './ledger';
 import { errorFields, silentLogger, type Logger } from './logger';
@@ -162,7 +162,7 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
       },
       log: { readAll: (filter) => store.readAll(sqlOf(options.orm.em.fork()), { ...filter, organisationId: org }) },
       verifyLog: async () => {
-        const result = await verifyChain(sqlOf(options.orm.em.fork()));
+        const result = await inSnapshot(options.orm, (sql) => verifyChain(sql, { organisationId: org }));
         return result.ok ? result : withinOrganisation(result, org);
       },
       feed: (filter) => eventFeed(follower, { organisationId: org, ...filter }),

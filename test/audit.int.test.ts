@@ -78,6 +78,16 @@ it('finds an edited actor in the metadata too', async () => {
   expect((await verifyChain(db.sql)).ok).toBe(true);
 });
 
+it('finds an event filed under another quarter than its data names (the index the digest and asOf use)', async () => {
+  const target = await positionOf('CheckInRecorded', 3);
+  const before = await quarterDigest(db.sql, ORG, '2027-Q1');
+  await asSuperuser([`UPDATE okr_events SET quarter_id = 'elsewhere' WHERE position = ${target}`]);
+  expect(await verifyChain(db.sql)).toMatchObject({ ok: false, firstBrokenPosition: target, reason: expect.stringMatching(/another quarter or unit/) });
+  await asSuperuser([`UPDATE okr_events SET quarter_id = '2027-Q1' WHERE position = ${target}`]);
+  expect((await verifyChain(db.sql)).ok).toBe(true);
+  expect(await quarterDigest(db.sql, ORG, '2027-Q1')).toEqual(before);
+});
+
 it('finds a removed event (a gap) and a removed tail (the head no longer matches)', async () => {
   const c = await db.client();
   const middle = await positionOf('CheckInRecorded', 1);
@@ -137,9 +147,9 @@ it('chains the events recorded before the hash-chain migration', async () => {
     const sql = sqlOf(orm.em.fork());
     await sql.query(
       `WITH head AS (UPDATE okr_log_head SET position = 2, recorded_at = '2027-01-01T00:00:00Z' WHERE id = 1)
-       INSERT INTO okr_events (position, organisation_id, stream_id, stream_version, type, schema_version, data, metadata, recorded_at)
-       VALUES (1, 'o', 'unit-a', 1, 'UnitRegistered', 1, '{"unitId":"a","name":"A","level":"COMPANY","parentId":null}', '{"actor":"x"}', '2027-01-01T00:00:00Z'),
-              (2, 'o', 'unit-b', 1, 'UnitRegistered', 1, '{"unitId":"b","name":"B","level":"COMPANY","parentId":null}', '{"actor":"y"}', '2027-01-01T00:00:00Z')`,
+       INSERT INTO okr_events (position, organisation_id, stream_id, stream_version, type, schema_version, data, metadata, recorded_at, unit_id)
+       VALUES (1, 'o', 'unit-a', 1, 'UnitRegistered', 1, '{"unitId":"a","name":"A","level":"COMPANY","parentId":null}', '{"actor":"x"}', '2027-01-01T00:00:00Z', 'a'),
+              (2, 'o', 'unit-b', 1, 'UnitRegistered', 1, '{"unitId":"b","name":"B","level":"COMPANY","parentId":null}', '{"actor":"y"}', '2027-01-01T00:00:00Z', 'b')`,
     );
     await orm.getMigrator().up();
     expect(await verifyChain(sql)).toEqual({ ok: true, eventsChecked: 2, firstBrokenPosition: null, reason: null });

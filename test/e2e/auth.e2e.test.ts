@@ -165,6 +165,16 @@ describe('organisations are isolated', () => {
     expect(await t.eventCount()).toBe(before);
   });
 
+  it('verifies the shared log but counts and reports only the caller\'s own events', async () => {
+    const [a, b] = await Promise.all(
+      (['org-a', 'org-b'] as const).map(async (org) =>
+        Number((await t.db.sql.query<{ n: string }>('SELECT count(*) AS n FROM okr_events WHERE organisation_id = ?', [org]))[0]?.n),
+      ),
+    );
+    expect((await ok(tokens.auditorA, `{ verifyAuditLog { ok eventsChecked } }`)).verifyAuditLog).toEqual({ ok: true, eventsChecked: a });
+    expect((await ok(tokens.adminB, `{ verifyAuditLog { ok eventsChecked } }`)).verifyAuditLog).toEqual({ ok: true, eventsChecked: b });
+  });
+
   it('keeps idempotency keys per organisation', async () => {
     await ok(tokens.adminB as string, `mutation { registerUnit(input: { name: "Globex", level: COMPANY, idempotencyKey: "same-key" }) { id } }`);
     const units = await ok(tokens.adminB as string, `{ units { name } }`);
