@@ -1,3 +1,4 @@
+import { GraphQLScalarType, type ValueNode } from 'graphql';
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { Calibration, CheckInCadence, Direction, KeyResultKind, ProcessActivity, Severity, UnitLevel } from './enums';
@@ -7,7 +8,21 @@ import { Calibration, CheckInCadence, Direction, KeyResultKind, ProcessActivity,
  * field resolvers in schema/resolvers, reading through the request's ReadModel.
  */
 
-export const DateTime = DateTimeResolver;
+/** Years PostgreSQL and ISO-8601 agree on; anything else is refused before it reaches the database. */
+function withinYears(value: unknown): Date {
+  const date = value as Date;
+  const year = date.getUTCFullYear();
+  if (!(year >= 1 && year <= 9999)) throw new TypeError('DateTime must lie between the years 0001 and 9999.');
+  return date;
+}
+
+/** ISO-8601 instants with an offset (graphql-scalars' DateTime), limited to the years 0001-9999. */
+export const DateTime = new GraphQLScalarType({
+  ...DateTimeResolver.toConfig(),
+  parseValue: (value: unknown) => withinYears(DateTimeResolver.parseValue(value)),
+  parseLiteral: (ast: ValueNode, variables?: Record<string, unknown> | null) =>
+    withinYears(DateTimeResolver.parseLiteral(ast, variables)),
+});
 export const JSONScalar = JSONResolver;
 
 @ObjectType({ description: 'A company, a function or a team. Teams belong to functions, functions to the company.' })
@@ -27,7 +42,7 @@ export class FieldChange {
 
 @ObjectType({ description: 'A change to a key result after it was defined: what, who, when and why.' })
 export class KeyResultRevision {
-  @Field(() => DateTimeResolver) at!: Date;
+  @Field(() => DateTime) at!: Date;
   @Field(() => String) actor!: string;
   @Field(() => String) reason!: string;
   @Field(() => [FieldChange]) changes!: FieldChange[];
@@ -72,7 +87,7 @@ export class KeyResult {
   @Field(() => Float, { nullable: true, description: '0-1, given at the end of the quarter.' }) score!: number | null;
   @Field(() => Float, { nullable: true, description: 'The target in force when the latest score was given.' })
   scoredTarget!: number | null;
-  @Field(() => DateTimeResolver, { nullable: true }) scoredAt!: Date | null;
+  @Field(() => DateTime, { nullable: true }) scoredAt!: Date | null;
   @Field(() => Float, { description: 'The baseline as first defined.' }) originalBaseline!: number;
   @Field(() => Float, { description: 'The target as first defined; differs from target when a revision moved it.' })
   originalTarget!: number;

@@ -42,7 +42,7 @@ function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
 
 /** The effort budget in force for an organisation. */
 export const effortBudgetFor = (config: Pick<Config, 'effortBudget' | 'effortBudgets'>, organisationId: string): number =>
-  config.effortBudgets[organisationId] ?? config.effortBudget;
+  Object.hasOwn(config.effortBudgets, organisationId) ? (config.effortBudgets[organisationId] as number) : config.effortBudget;
 
 function budget(name: string, raw: string): number {
   const value = Number(raw);

@@ -116,10 +116,11 @@ export class HistoryResolver {
     const earlierIds = (await ctx.read.quarters())
       .filter((q) => q.endsOn.getTime() <= facts.quarter.startsOn.getTime())
       .sort((a, b) => b.startsOn.getTime() - a.startsOn.getTime())
-      .slice(0, HEALTH_LOOKBACK)
       .map((q) => q.id);
+    // The latest few that existed at the instant asked about (a quarter planned later must not count).
     const earlier: QuarterFacts[] = [];
     for (const id of earlierIds) {
+      if (earlier.length >= HEALTH_LOOKBACK) break;
       const prior = await factsFor(ctx, id, asOf);
       if (prior.facts) earlier.push(prior.facts);
     }
