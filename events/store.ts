@@ -121,9 +121,9 @@ export class EventStore {
     const idempotencyKey = request.metadata.idempotencyKey;
     if (idempotencyKey !== null && request.idempotency) {
       const claimed = await sql.query(
-        `INSERT INTO okr_idempotency (organisation_id, key, command, request_hash, result, stream_id)
-         VALUES (?, ?, ?, ?, ?::jsonb, ?) ON CONFLICT DO NOTHING RETURNING key`,
-        [org, idempotencyKey, request.idempotency.command, request.idempotency.requestHash,
+        `INSERT INTO okr_idempotency (organisation_id, actor, key, command, request_hash, result, stream_id)
+         VALUES (?, ?, ?, ?, ?, ?::jsonb, ?) ON CONFLICT DO NOTHING RETURNING key`,
+        [org, request.metadata.actor, idempotencyKey, request.idempotency.command, request.idempotency.requestHash,
           JSON.stringify(request.idempotency.result ?? null), streamId],
       );
       if (claimed.length === 0) throw new IdempotencyRace(idempotencyKey);
@@ -324,10 +324,11 @@ export class EventStore {
     return Number(rows[0]?.position ?? 0);
   }
 
-  async findIdempotency(sql: Sql, organisationId: string, key: string): Promise<IdempotencyRecord | null> {
+  /** The record of a command sent earlier by the same actor with the same key, if any. */
+  async findIdempotency(sql: Sql, organisationId: string, actor: string, key: string): Promise<IdempotencyRecord | null> {
     const rows = await sql.query<{ command: string; request_hash: string; result: unknown }>(
-      'SELECT command, request_hash, result FROM okr_idempotency WHERE organisation_id = ? AND key = ?',
-      [organisationId, key],
+      'SELECT command, request_hash, result FROM okr_idempotency WHERE organisation_id = ? AND actor = ? AND key = ?',
+      [organisationId, actor, key],
     );
     const row = rows[0];
     return row ? { command: row.command, requestHash: row.request_hash, result: row.result } : null;

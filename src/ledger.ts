@@ -153,7 +153,7 @@ export class Ledger {
   }
 
   private async replay<R>(actor: Actor, key: string, name: string, requestHash: string): Promise<CommandOutcome<R> | null> {
-    const record = await this.store.findIdempotency(sqlOf(this.orm.em.fork()), actor.organisationId, key);
+    const record = await this.store.findIdempotency(sqlOf(this.orm.em.fork()), actor.organisationId, actor.actor, key);
     if (record === null) return null;
     if (record.command !== name || record.requestHash !== requestHash) {
       throw new DomainError(

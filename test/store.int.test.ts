@@ -154,7 +154,7 @@ describe('appending', () => {
       withTx(c, () => store.append(pgSql(c), request(streamName('idem2'), 0, [effort()], { metadata, idempotency }))),
     ).rejects.toBeInstanceOf(IdempotencyRace);
     expect(await store.headPosition(db.sql)).toBe(before);
-    expect(await store.findIdempotency(db.sql, ORG, 'key-1')).toEqual({ command: 'test', requestHash: 'h', result: { id: 1 } });
+    expect(await store.findIdempotency(db.sql, ORG, 'tester', 'key-1')).toEqual({ command: 'test', requestHash: 'h', result: { id: 1 } });
   });
 
   it('never records an event earlier than its predecessor (the log as of T is a prefix)', async () => {

@@ -4,6 +4,7 @@ import { Migration20261121000002ReadModels } from './Migration20261121000002Read
 import { Migration20261121000003History } from './Migration20261121000003History';
 import { Migration20261121000004Notify } from './Migration20261121000004Notify';
 import { Migration20261121000005HashChain } from './Migration20261121000005HashChain';
+import { Migration20261121000006IdempotencyPerActor } from './Migration20261121000006IdempotencyPerActor';
 
 /** Every migration, in order. Listed explicitly so they run the same from TypeScript or compiled code. */
 export const migrations: MigrationObject[] = [
@@ -12,4 +13,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261121000003History', class: Migration20261121000003History },
   { name: 'Migration20261121000004Notify', class: Migration20261121000004Notify },
   { name: 'Migration20261121000005HashChain', class: Migration20261121000005HashChain },
+  { name: 'Migration20261121000006IdempotencyPerActor', class: Migration20261121000006IdempotencyPerActor },
 ];

@@ -175,6 +175,14 @@ describe('organisations are isolated', () => {
     expect((await ok(tokens.adminB, `{ verifyAuditLog { ok eventsChecked } }`)).verifyAuditLog).toEqual({ ok: true, eventsChecked: b });
   });
 
+  it('keeps idempotency keys per person: another member cannot replay a command to learn its result', async () => {
+    const other = await mint({ org: 'org-a', role: 'member', units: [ids.platform] }, 'pat');
+    const before = await t.eventCount();
+    const replay = await t.gql(`mutation($k: ID!) { recordCheckIn(input: { keyResultId: $k, confidence: 60, idempotencyKey: "same-key" }) { id } }`, { k: ids.kr }, other);
+    expect(replay.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'NOT_YOUR_UNIT' });
+    expect(await t.eventCount()).toBe(before);
+  });
+
   it('keeps idempotency keys per organisation', async () => {
     await ok(tokens.adminB as string, `mutation { registerUnit(input: { name: "Globex", level: COMPANY, idempotencyKey: "same-key" }) { id } }`);
     const units = await ok(tokens.adminB as string, `{ units { name } }`);
