@@ -25,8 +25,10 @@ const fieldCode = (field: string): string => field.replace(/([a-z])([A-Z])/g, '$
 /** NUL, or a UTF-16 surrogate without its pair: not text a person wrote, and not storable. */
 const ILL_FORMED = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+export const isWellFormedText = (text: string): boolean => !ILL_FORMED.test(text);
+
 function assertWellFormed(field: string, text: string): void {
-  if (ILL_FORMED.test(text)) {
+  if (!isWellFormedText(text)) {
     throw rejected(`${fieldCode(field)}_INVALID_CHARACTERS`, `${field} contains a NUL character or a broken UTF-16 surrogate.`);
   }
 }

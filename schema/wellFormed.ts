@@ -1,7 +1,4 @@
-/** NUL, or a UTF-16 surrogate without its pair: text PostgreSQL cannot store and no person typed. */
-const ILL_FORMED = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-export const isWellFormedText = (text: string): boolean => !ILL_FORMED.test(text);
+import { isWellFormedText } from '../domain/validate';
 
 /** The path of the first string inside `value` (a parsed request) that is not well-formed text, if any. */
 export function illFormedPath(value: unknown, path = '$', depth = 0): string | null {

@@ -1,4 +1,5 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { isWellFormedText } from '../domain/validate';
 
 export const ROLES = ['admin', 'member', 'analyst', 'auditor'] as const;
 export type Role = (typeof ROLES)[number];
@@ -47,12 +48,10 @@ export interface JwtOptions {
 const MAX_TOKEN_LENGTH = 8192;
 const CLAIM_ID = /^[A-Za-z0-9._:@-]{1,200}$/;
 
-/** NUL or a lone surrogate: not storable in the log's metadata, so not a usable identity. */
-const ILL_FORMED = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 function principalOf(payload: JWTPayload): Principal {
   const { sub, org, role, units } = payload as JWTPayload & { org?: unknown; role?: unknown; units?: unknown };
-  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 200 || ILL_FORMED.test(sub)) {
+  // A NUL or lone surrogate could not be stored in the log's metadata: not a usable identity.
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 200 || !isWellFormedText(sub)) {
     throw new AuthenticationError('The token has no usable subject (sub).');
   }
   if (typeof org !== 'string' || !CLAIM_ID.test(org)) throw new AuthenticationError('The token names no valid organisation (org).');
@@ -60,7 +59,7 @@ function principalOf(payload: JWTPayload): Principal {
     throw new AuthenticationError(`The token's role must be one of ${ROLES.join(', ')}.`);
   }
   const list = units === undefined ? [] : units;
-  if (!Array.isArray(list) || list.length > 1000 || !list.every((u) => typeof u === 'string' && u.length <= 200 && !ILL_FORMED.test(u))) {
+  if (!Array.isArray(list) || list.length > 1000 || !list.every((u) => typeof u === 'string' && u.length <= 200 && isWellFormedText(u))) {
     throw new AuthenticationError('The token\'s units claim must be a list of unit ids.');
   }
   return { subject: sub, organisationId: org, role: role as Role, units: list as string[] };
