@@ -24,6 +24,8 @@ export interface Config {
   jwksUrl: string | null;
   jwtIssuer: string | null;
   jwtAudience: string | null;
+  /** Origins (scheme://host[:port]) whose pages may call the API from a browser (CORS). */
+  corsOrigins: readonly string[];
 }
 
 /** True when requests must carry a token. */
@@ -127,5 +129,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwksUrl,
     jwtIssuer: env.OKR_JWT_ISSUER || null,
     jwtAudience: env.OKR_JWT_AUDIENCE || null,
+    corsOrigins: corsOrigins(env.OKR_CORS_ORIGINS),
   };
+}
+
+/**
+ * OKR_CORS_ORIGINS="https://okr.example.com,http://localhost:5173": each entry exactly as a browser sends
+ * it in the Origin header (scheme, host, port only; lower case; no default port, path or trailing slash),
+ * because origins are compared as strings.
+ */
+function corsOrigins(raw: string | undefined): string[] {
+  const origins: string[] = [];
+  for (const entry of (raw ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+    let origin: string | null = null;
+    try {
+      const url = new URL(entry);
+      if (url.protocol === 'http:' || url.protocol === 'https:') origin = url.origin;
+    } catch {
+      origin = null;
+    }
+    if (origin === null) {
+      throw new ConfigError(`OKR_CORS_ORIGINS takes http(s) origins separated by commas, e.g. https://okr.example.com (got "${entry}").`);
+    }
+    if (origin !== entry) {
+      throw new ConfigError(`OKR_CORS_ORIGINS: write "${entry}" as ${origin}, the origin a browser sends (scheme, host and port only).`);
+    }
+    origins.push(origin);
+  }
+  return origins;
 }

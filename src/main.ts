@@ -27,6 +27,7 @@ async function main(): Promise<void> {
       ? jwtAuthenticator({ secret: config.jwtSecret, jwksUrl: config.jwksUrl, issuer: config.jwtIssuer, audience: config.jwtAudience })
       : undefined,
     introspection: config.introspection,
+    corsOrigins: config.corsOrigins,
     effortBudget: (organisationId) => effortBudgetFor(config, organisationId),
   });
   const endpoint = await server.listen(config.port, config.host);

@@ -1,6 +1,7 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { okrSchema } from '../schema/build';
 import type { Context } from '../schema/context';
@@ -34,6 +35,8 @@ export interface ServerOptions {
   followerPollMs?: number;
   /** Whether clients may introspect the schema (turn off in production). Default true. */
   introspection?: boolean;
+  /** Origins whose pages may call the API from a browser (CORS); loopback ones too in local development mode. */
+  corsOrigins?: readonly string[];
 }
 
 export interface OkrServer {
@@ -90,6 +93,8 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
     // One operation per request: a batch is refused with a clear 400, so limits apply per request.
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
+    // Apollo's landing page loads Apollo Sandbox from a CDN; browsers get our own GraphiQL (src/http/graphiql.ts).
+    plugins: [ApolloServerPluginLandingPageDisabled()],
     formatError: (formatted, error) =>
       formatError(formatted, error, (e) => logger.error('unexpected error in a request', { path: formatted.path, ...errorFields(e) })),
   });
@@ -114,6 +119,7 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
       context,
       logger,
       maxBodyBytes,
+      corsOrigins: options.corsOrigins ?? [],
       databaseReachable: () => databaseReachable(options.orm),
       closing: () => closing,
       // While closing, free each keep-alive connection as soon as its last answer is out.

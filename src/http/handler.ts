@@ -4,6 +4,8 @@ import type { Context } from '../../schema/context';
 import { illFormedPath } from '../../schema/wellFormed';
 import { AuthenticationError, type Authenticator, type Principal } from '../auth';
 import { errorFields, type Logger } from '../logger';
+import { applyCors } from './cors';
+import { graphiqlRoutes } from './graphiql';
 import { readBody, RequestError, requestIdOf, sendGraphQL, sendJson } from './io';
 
 export interface HandlerOptions {
@@ -18,19 +20,29 @@ export interface HandlerOptions {
   closing: () => boolean;
   /** Called when an answer is out while closing, to free its keep-alive connection. */
   onFinishWhileClosing: () => void;
+  /** Origins allowed to call the API from a browser; loopback origins too in local development mode. */
+  corsOrigins: readonly string[];
 }
 
-/** The HTTP routes: /healthz, /readyz and GraphQL on /graphql, each answer logged with its request id. */
+/**
+ * The HTTP routes: /healthz, /readyz, GraphQL on /graphql and GraphiQL for browsers (src/http/graphiql.ts),
+ * behind the CORS policy (src/http/cors.ts); each answer logged with its request id.
+ */
 export function httpHandler(options: HandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { apollo, authenticator, logger } = options;
+  const cors = { origins: options.corsOrigins, allowLoopback: !authenticator.enforced };
+  const graphiql = graphiqlRoutes({ authentication: authenticator.enforced });
 
   const handle = async (req: IncomingMessage, res: ServerResponse, requestId: string, url: URL): Promise<void> => {
+    if (applyCors(req, res, cors)) return; // a preflight, answered
     // Liveness: the process answers. Readiness: it can also reach its database.
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (url.pathname === '/readyz') {
       const ready = await options.databaseReachable();
       return sendJson(res, ready ? 200 : 503, ready ? { status: 'ready' } : { status: 'unavailable', reason: 'database unreachable' });
     }
+    // GraphiQL's page and files need no token: they hold no data.
+    if (graphiql(req, res, url.pathname)) return;
     if (url.pathname !== '/graphql') return sendJson(res, 404, { error: 'Not found: the API is at /graphql.' });
     const principal = await authenticator.authenticate(req.headers.authorization);
     const headers = new HeaderMap();

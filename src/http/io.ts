@@ -40,9 +40,77 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
+export const JSON_TYPE = 'application/json; charset=utf-8';
+export const GRAPHQL_RESPONSE_TYPE = 'application/graphql-response+json; charset=utf-8';
+
+interface AcceptRange {
+  type: string;
+  subtype: string;
+  q: number;
+  /** Position in the header: the earlier of two equal ranges wins. */
+  order: number;
+}
+
+function acceptRanges(accept: string): AcceptRange[] {
+  const ranges: AcceptRange[] = [];
+  accept.split(',').forEach((part, order) => {
+    const [essence = '', ...params] = part.split(';').map((p) => p.trim());
+    const [type, subtype] = essence.toLowerCase().split('/');
+    if (!type || !subtype) return;
+    let q = 1;
+    for (const param of params) {
+      const [name, value] = param.split('=').map((p) => p.trim());
+      if (name?.toLowerCase() === 'q') q = Number(value);
+    }
+    if (Number.isFinite(q) && q >= 0 && q <= 1) ranges.push({ type, subtype, q, order });
+  });
+  return ranges;
+}
+
+/**
+ * The type among `offered` that an Accept header prefers, by the rules Apollo Server applies to its own
+ * answers (HTTP's: highest q, then the most specific range, then the header's order, then `offered`'s),
+ * so our refusals are typed as Apollo's answers to the same request would be. Null when none is acceptable.
+ */
+export function preferredType(accept: string, offered: readonly string[]): string | null {
+  const ranges = acceptRanges(accept);
+  let best: { type: string; q: number; specificity: number; order: number } | null = null;
+  for (const candidate of offered) {
+    const [type, subtype] = (candidate.split(';')[0] ?? '').trim().toLowerCase().split('/');
+    // The most specific range that matches decides this candidate's q.
+    let match: { q: number; specificity: number; order: number } | null = null;
+    for (const range of ranges) {
+      const specificity =
+        range.type === '*' && range.subtype === '*' ? 0 : range.type !== type ? -1 : range.subtype === subtype ? 2 : range.subtype === '*' ? 1 : -1;
+      if (specificity < 0) continue;
+      if (!match || specificity > match.specificity || (specificity === match.specificity && (range.q > match.q || (range.q === match.q && range.order < match.order)))) {
+        match = { q: range.q, specificity, order: range.order };
+      }
+    }
+    if (!match || match.q === 0) continue;
+    // Earlier candidates win ties: only a strictly better match replaces one.
+    if (
+      !best ||
+      match.q > best.q ||
+      (match.q === best.q && (match.specificity > best.specificity || (match.specificity === best.specificity && match.order < best.order)))
+    ) {
+      best = { type: candidate, ...match };
+    }
+  }
+  return best?.type ?? null;
+}
+
+/**
+ * Sends a JSON answer. A body with `errors` is a GraphQL response (a refusal before GraphQL ran: 400, 401,
+ * 413, ...) and follows GraphQL over HTTP: `application/graphql-response+json` when the request's Accept
+ * prefers it (Apollo Client's default does), otherwise `application/json`, as Apollo types its own answers.
+ */
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  const accept = res.req?.headers.accept;
+  const isGraphQL = typeof body === 'object' && body !== null && Array.isArray((body as { errors?: unknown }).errors);
+  const type = isGraphQL && accept ? (preferredType(accept, [JSON_TYPE, GRAPHQL_RESPONSE_TYPE]) ?? JSON_TYPE) : JSON_TYPE;
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
 
