@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { ConfigError, loadConfig, type Config } from './config';
+import { ConfigError, loadConfig, organisationOption, type Config } from './config';
 import { openDatabase } from './database';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embeddedPostgres';
 import { ExportFlagError, parseExportFlags, runExport, type ExportOptions, quarterExists } from './export';
@@ -133,7 +133,7 @@ const seedCommand: CliCommand = {
   ],
   async run(invocation) {
     const config = configFrom(invocation.env);
-    const organisationId = stringFlag(invocation, 'organisation')?.trim() || config.organisationId;
+    const organisationId = organisationOption(stringFlag(invocation, 'organisation'), config.organisationId);
     const wallClock = invocation.now();
     const rawNow = stringFlag(invocation, 'now');
     let now = wallClock;
@@ -294,7 +294,7 @@ export const auditDigestCommand: CliCommand = {
     const config = configFrom(invocation.env);
     const quarterId = stringFlag(invocation, 'quarter');
     if (!quarterId) throw new UsageError('--quarter is required.', auditDigestCommand);
-    const organisationId = stringFlag(invocation, 'organisation') ?? config.organisationId;
+    const organisationId = organisationOption(stringFlag(invocation, 'organisation'), config.organisationId);
     return withDatabase(config, invocation.io, async (orm) => {
       if (!(await quarterExists(orm, organisationId, quarterId))) {
         invocation.io.err(`Organisation ${organisationId} has no quarter ${quarterId}.\n`);
@@ -331,7 +331,7 @@ export const tokenCommand: CliCommand = {
     if (role === 'member' && units.length === 0) throw new UsageError('A member needs --units (the units they may change).', tokenCommand);
     const ttl = stringFlag(invocation, 'ttl') ?? '8h';
     if (!TTL.test(ttl)) throw new UsageError('--ttl must be a number followed by s, m, h or d, e.g. 8h.', tokenCommand);
-    let jwt = new SignJWT({ org: stringFlag(invocation, 'org') ?? config.organisationId, role, units })
+    let jwt = new SignJWT({ org: organisationOption(stringFlag(invocation, 'org'), config.organisationId), role, units })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(stringFlag(invocation, 'sub') ?? '')
       .setIssuedAt(Math.floor(invocation.now().getTime() / 1000))

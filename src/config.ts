@@ -26,6 +26,12 @@ export interface Config {
   jwtAudience: string | null;
 }
 
+/**
+ * The organisation a command line's --organisation names: trimmed, and the configured one when the
+ * flag is absent or blank. Every command with that flag goes through here.
+ */
+export const organisationOption = (raw: string | null | undefined, configured: string): string => raw?.trim() || configured;
+
 /** True when requests must carry a token. */
 export const authConfigured = (config: Pick<Config, 'jwtSecret' | 'jwksUrl'>): boolean =>
   config.jwtSecret !== null || config.jwksUrl !== null;

@@ -2,6 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { streamId, type RecordedEvent } from '../events/catalogue';
 import { EventStore } from '../events/store';
 import { isAcceptedTime, utcDate } from '../domain/calendar';
+import { organisationOption } from './config';
 import { sqlOf } from './database';
 
 /*
@@ -216,7 +217,7 @@ export function parseExportFlags(flags: ExportFlags, defaultOrganisation: string
       );
     }
   }
-  const organisationId = flags.organisation?.trim() || defaultOrganisation;
+  const organisationId = organisationOption(flags.organisation, defaultOrganisation);
   return { organisationId, quarterId, format, until };
 }
 

@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import { EventStore } from '../events/store';
 import { Commands } from '../src/commands';
@@ -14,6 +12,7 @@ import {
   type ExportOptions,
 } from '../src/export';
 import { Ledger } from '../src/ledger';
+import { runOkr } from './support/cli';
 import { createTestDatabase, type TestDatabase } from './support/database';
 
 /*
@@ -105,28 +104,7 @@ function collectingIo(stdout?: NodeJS.WritableStream): ExportIo & { out_: string
   return { out_, err_, out: (t) => void out_.push(t), err: (t) => void err_.push(t), stdout };
 }
 
-/** The real command line in a child process (jest cannot load src/cli.ts: it imports an ES module). */
-function okr(
-  args: string[],
-  env: Record<string, string>,
-  onStdout?: (chunk: string, child: ReturnType<typeof spawn>) => void,
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/cli.ts', ...args], {
-      cwd: path.resolve(__dirname, '..'),
-      env: { ...process.env, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-      onStdout?.(c.toString(), child);
-    });
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
+const okr = runOkr;
 
 let db: TestDatabase;
 const store = new EventStore();

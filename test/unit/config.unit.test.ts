@@ -1,4 +1,4 @@
-import { ConfigError, effortBudgetFor, loadConfig } from '../../src/config';
+import { ConfigError, effortBudgetFor, loadConfig, organisationOption } from '../../src/config';
 
 describe('configuration', () => {
   it('has working defaults', () => {
@@ -22,6 +22,14 @@ describe('configuration', () => {
     expect(loadConfig({ OKR_ENV: 'production', OKR_JWT_SECRET: secret })).toMatchObject({ production: true, introspection: false });
     expect(loadConfig({ NODE_ENV: 'production', OKR_JWT_SECRET: secret, OKR_INTROSPECTION: 'true' })).toMatchObject({ introspection: true });
     expect(loadConfig({ OKR_JWT_SECRET: secret, HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+  });
+
+  it('reads a command line\'s organisation option one way: trimmed, the configured one when absent or blank', () => {
+    expect(organisationOption(' acme ', 'default')).toBe('acme');
+    expect(organisationOption('acme', 'default')).toBe('acme');
+    expect(organisationOption('   ', 'default')).toBe('default');
+    expect(organisationOption(null, 'default')).toBe('default');
+    expect(organisationOption(undefined, 'default')).toBe('default');
   });
 
   it.each([
