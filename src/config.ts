@@ -24,7 +24,13 @@ export interface Config {
   jwksUrl: string | null;
   jwtIssuer: string | null;
   jwtAudience: string | null;
+  /** The longest a token may live, in seconds: tokens without exp, or expiring later than this, are refused. */
+  jwtMaxLifetimeSeconds: number;
 }
+
+/** OKR_JWT_MAX_LIFETIME when unset: 24 hours. */
+export const DEFAULT_JWT_MAX_LIFETIME_SECONDS = 24 * 60 * 60;
+const MAX_JWT_MAX_LIFETIME_SECONDS = 30 * 24 * 60 * 60;
 
 /**
  * The organisation a command line's --organisation names: trimmed, and the configured one when the
@@ -133,5 +139,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwksUrl,
     jwtIssuer: env.OKR_JWT_ISSUER || null,
     jwtAudience: env.OKR_JWT_AUDIENCE || null,
+    jwtMaxLifetimeSeconds: int(env, 'OKR_JWT_MAX_LIFETIME', DEFAULT_JWT_MAX_LIFETIME_SECONDS, 60, MAX_JWT_MAX_LIFETIME_SECONDS),
   };
 }
