@@ -1,5 +1,6 @@
 export * from './errors';
 export * from './validate';
+export * from './calendar';
 export * from './unit';
 export * from './quarter';
 export * from './objective';

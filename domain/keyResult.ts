@@ -11,7 +11,7 @@ import type {
 } from '../events/catalogue';
 import { notFound, rejected } from './errors';
 import type { ObjectiveState } from './objective';
-import { assertQuarterOpen, type QuarterState } from './quarter';
+import { assertNotBeforeSettingWindow, assertQuarterOpen, type QuarterState } from './quarter';
 import { LIMITS, confidence, finiteNumber, instant, ms, optionalText, requiredText, score } from './validate';
 
 export type KeyResultState =
@@ -237,6 +237,7 @@ export function recordCheckIn(
   if (ms(asOf) > ms(command.at)) {
     throw rejected('CHECK_IN_IN_FUTURE', 'asOf cannot be in the future: a check-in describes a reading already taken.');
   }
+  assertNotBeforeSettingWindow(quarter, asOf, 'CHECK_IN_BEFORE_SETTING_WINDOW', 'The check-in\'s asOf', 'give an asOf on or after it.');
   return [
     {
       type: 'CheckInRecorded',
@@ -256,6 +257,8 @@ export interface ScoreKeyResult {
   keyResultId: string;
   score: number;
   note?: string | null;
+  /** When the command is handled: the score's date. */
+  at: Instant;
 }
 
 /** Scoring twice is a correction: allowed, but only with a note saying why; both stay in the log. */
@@ -267,6 +270,7 @@ export function scoreKeyResult(
 ): KeyResultScored[] {
   const kr = existing(state, command.keyResultId);
   assertObjectiveActive(objective, kr.objectiveId, quarter);
+  assertNotBeforeSettingWindow(quarter, command.at, 'SCORE_BEFORE_SETTING_WINDOW', 'A score recorded now', 'score key results once the quarter is under way.');
   const value = score(command.score);
   const note = optionalText('note', command.note, LIMITS.note);
   if (kr.score !== null && note === null) {

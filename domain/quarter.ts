@@ -1,4 +1,5 @@
 import type { Instant, QuarterClosed, QuarterEvent, QuarterPlanned } from '../events/catalogue';
+import { EARLIEST_INSTANT, isAcceptedTime } from './calendar';
 import { notFound, rejected } from './errors';
 import { LIMITS, instant, ms } from './validate';
 
@@ -80,9 +81,18 @@ export function planQuarter(command: PlanQuarter, state: QuarterState): QuarterP
   if (ms(endsOn) - ms(startsOn) > MAX_QUARTER_DAYS * DAY) {
     throw rejected('QUARTER_DATES_INVALID', `A quarter lasts at most ${MAX_QUARTER_DAYS} days.`);
   }
-  const settingOpensOn = command.settingOpensOn
-    ? instant('settingOpensOn', command.settingOpensOn)
-    : new Date(ms(startsOn) - DEFAULT_SETTING_WINDOW_DAYS * DAY).toISOString();
+  let settingOpensOn: Instant;
+  if (command.settingOpensOn) settingOpensOn = instant('settingOpensOn', command.settingOpensOn);
+  else {
+    const opens = ms(startsOn) - DEFAULT_SETTING_WINDOW_DAYS * DAY;
+    if (!isAcceptedTime(opens)) {
+      throw rejected(
+        'SETTING_OPENS_ON_OUT_OF_RANGE',
+        `The setting window would open ${DEFAULT_SETTING_WINDOW_DAYS} days before startsOn, before ${EARLIEST_INSTANT} (the earliest instant the ledger keeps): pass settingOpensOn on or after it.`,
+      );
+    }
+    settingOpensOn = new Date(opens).toISOString();
+  }
   if (ms(settingOpensOn) > ms(startsOn)) {
     throw rejected('QUARTER_DATES_INVALID', 'settingOpensOn must be on or before startsOn.');
   }
@@ -108,5 +118,16 @@ export function assertQuarterOpen(quarter: QuarterState, quarterId: string): voi
   if (quarter.status === 'unplanned') throw notFound('quarter', quarterId);
   if (quarter.status === 'closed') {
     throw rejected('QUARTER_CLOSED', `Quarter ${quarter.id} is closed: its objectives and key results can no longer change.`);
+  }
+}
+
+/**
+ * Nothing is recorded about a quarter before its setting window opened: a reading, score or effort
+ * dated earlier would describe a time when the quarter's OKRs could not exist yet.
+ */
+export function assertNotBeforeSettingWindow(quarter: QuarterState, at: Instant, reason: string, what: string, advice: string): void {
+  if (quarter.status === 'unplanned') return;
+  if (ms(at) < ms(quarter.settingOpensOn)) {
+    throw rejected(reason, `${what} (${at}) is before quarter ${quarter.id}'s setting window opened (${quarter.settingOpensOn}): ${advice}`);
   }
 }

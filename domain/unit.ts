@@ -13,7 +13,7 @@ import type {
 } from '../events/catalogue';
 import { notFound, rejected } from './errors';
 import type { KeyResultState } from './keyResult';
-import type { QuarterState } from './quarter';
+import { assertNotBeforeSettingWindow, type QuarterState } from './quarter';
 import { LIMITS, finiteNumber, instant, ms, optionalText, requiredText } from './validate';
 
 export type UnitState =
@@ -171,6 +171,7 @@ export function logProcessEffort(
   if (ms(occurredOn) > ms(command.at)) {
     throw rejected('OCCURRED_IN_FUTURE', 'occurredOn cannot be in the future; log effort once it is spent.');
   }
+  assertNotBeforeSettingWindow(quarter, occurredOn, 'OCCURRED_BEFORE_SETTING_WINDOW', 'occurredOn', 'effort for a quarter is spent from its setting window on.');
   return [
     {
       type: 'ProcessEffortLogged',

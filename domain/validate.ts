@@ -1,4 +1,5 @@
 import type { Instant } from '../events/catalogue';
+import { EARLIEST_INSTANT, LATEST_INSTANT, isAcceptedTime } from './calendar';
 import { rejected } from './errors';
 
 /** Text limits, in characters after trimming. */
@@ -82,11 +83,14 @@ export function score(value: number): number {
   return value;
 }
 
-/** Parses an instant and normalises it to UTC ISO form. */
+/** Parses an instant inside the accepted range (years 0001-9999) and normalises it to UTC ISO form. */
 export function instant(field: string, value: string): Instant {
   const ms = Date.parse(value);
   if (!Number.isFinite(ms)) {
     throw rejected(`${fieldCode(field)}_INVALID`, `${field} must be an ISO-8601 instant, e.g. 2027-01-15T09:30:00Z.`);
+  }
+  if (!isAcceptedTime(ms)) {
+    throw rejected(`${fieldCode(field)}_OUT_OF_RANGE`, `${field} must lie between ${EARLIEST_INSTANT} and ${LATEST_INSTANT}.`);
   }
   return new Date(ms).toISOString();
 }

@@ -1,3 +1,4 @@
+import { startOfUtcWeek } from '../domain/calendar';
 import type { CheckInDoc, KeyResultDoc } from './docs';
 import { groupBy, mean, round } from './quarterFacts';
 
@@ -47,12 +48,8 @@ export interface WeekDoc {
   checkIns: number;
 }
 
-/** Monday 00:00 UTC of the week containing `at`. */
-export function weekStarting(at: Date): Date {
-  const day = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate()));
-  const sinceMonday = (day.getUTCDay() + 6) % 7;
-  return new Date(day.getTime() - sinceMonday * 86_400_000);
-}
+/** Monday 00:00 UTC of the week containing `at` (right for every year, 0001 included). */
+export const weekStarting = startOfUtcWeek;
 
 /** Weekly rollup by effective time; superseded readings are left out (their correction counts). */
 export function weeklyConfidence(checkIns: readonly CheckInDoc[]): WeekDoc[] {

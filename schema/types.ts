@@ -1,6 +1,7 @@
 import { GraphQLScalarType, type ValueNode } from 'graphql';
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
+import { EARLIEST_INSTANT, LATEST_INSTANT, isAcceptedTime } from '../domain/calendar';
 import { Calibration, CheckInCadence, Direction, KeyResultKind, ProcessActivity, Severity, UnitLevel } from './enums';
 
 /*
@@ -8,11 +9,10 @@ import { Calibration, CheckInCadence, Direction, KeyResultKind, ProcessActivity,
  * field resolvers in schema/resolvers, reading through the request's ReadModel.
  */
 
-/** Years PostgreSQL and ISO-8601 agree on; anything else is refused before it reaches the database. */
+/** The instants the ledger accepts (domain/calendar.ts); anything else is refused before it reaches the database. */
 function withinYears(value: unknown): Date {
   const date = value as Date;
-  const year = date.getUTCFullYear();
-  if (!(year >= 1 && year <= 9999)) throw new TypeError('DateTime must lie between the years 0001 and 9999.');
+  if (!isAcceptedTime(date.getTime())) throw new TypeError(`DateTime must lie between ${EARLIEST_INSTANT} and ${LATEST_INSTANT} (the years 0001-9999).`);
   return date;
 }
 

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { ConfigError, loadConfig, type Config } from './config';
+import { ConfigError, loadConfig, organisationOption, type Config } from './config';
 import { openDatabase } from './database';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embeddedPostgres';
 import { ExportFlagError, parseExportFlags, runExport, type ExportOptions, quarterExists } from './export';
@@ -8,7 +8,7 @@ import { DEFAULT_REBUILD_BATCH_SIZE, PROJECTION_NAMES, UnknownProjectionError, p
 import { SeedRefusedError, seedDemo, type SeedSummary } from './seed';
 import { SignJWT } from 'jose';
 import { quarterDigest, verifyChain } from '../events/audit';
-import { ROLES } from './auth';
+import { ROLES, isOrganisationId, isPrintableId } from './auth';
 import { inSnapshot, sqlOf } from './database';
 
 /*
@@ -133,7 +133,7 @@ const seedCommand: CliCommand = {
   ],
   async run(invocation) {
     const config = configFrom(invocation.env);
-    const organisationId = stringFlag(invocation, 'organisation')?.trim() || config.organisationId;
+    const organisationId = organisationOption(stringFlag(invocation, 'organisation'), config.organisationId);
     const wallClock = invocation.now();
     const rawNow = stringFlag(invocation, 'now');
     let now = wallClock;
@@ -294,7 +294,7 @@ export const auditDigestCommand: CliCommand = {
     const config = configFrom(invocation.env);
     const quarterId = stringFlag(invocation, 'quarter');
     if (!quarterId) throw new UsageError('--quarter is required.', auditDigestCommand);
-    const organisationId = stringFlag(invocation, 'organisation') ?? config.organisationId;
+    const organisationId = organisationOption(stringFlag(invocation, 'organisation'), config.organisationId);
     return withDatabase(config, invocation.io, async (orm) => {
       if (!(await quarterExists(orm, organisationId, quarterId))) {
         invocation.io.err(`Organisation ${organisationId} has no quarter ${quarterId}.\n`);
@@ -309,33 +309,59 @@ export const auditDigestCommand: CliCommand = {
 
 // ---- token ---------------------------------------------------------------------------------------
 
-const TTL = /^(\d{1,6})([smhd])$/;
+const TTL = /^(\d{1,7})([smhd])$/;
+const TTL_UNIT_SECONDS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 };
+const DEFAULT_TTL_SECONDS = 8 * 3600;
+
+/** "8h" as seconds, or null when it is not a number followed by s, m, h or d. */
+function ttlSeconds(raw: string): number | null {
+  const match = TTL.exec(raw.trim());
+  if (match === null) return null;
+  return Number(match[1]) * (TTL_UNIT_SECONDS[match[2] as string] ?? 0);
+}
 
 export const tokenCommand: CliCommand = {
   words: ['token'],
   summary: 'Mint a signed token (HS256 with OKR_JWT_SECRET) for local use: Authorization: Bearer <token>.',
-  details: ['Prints the token only. Members need --units: the unit ids whose OKRs they may change.'],
+  details: [
+    'Prints the token only. Members need --units: the unit ids whose OKRs they may change.',
+    'The token carries iat and exp; its lifetime may not exceed OKR_JWT_MAX_LIFETIME (default 24h), which the server enforces too.',
+  ],
   flags: [
     { name: 'sub', kind: 'string', placeholder: 'person', description: 'Who the token is for (required).', required: true },
     { name: 'role', kind: 'string', placeholder: 'admin|member|analyst|auditor', description: 'The role (required).', required: true },
     { name: 'org', kind: 'string', placeholder: 'id', description: 'Organisation (default: OKR_ORGANISATION, else "default").' },
     { name: 'units', kind: 'string', placeholder: 'id,id', description: 'For members: comma-separated unit ids they may change.' },
-    { name: 'ttl', kind: 'string', placeholder: '8h', description: 'Lifetime: a number and s, m, h or d (default 8h).' },
+    { name: 'ttl', kind: 'string', placeholder: '8h', description: 'Lifetime: a number and s, m, h or d (default 8h, at most OKR_JWT_MAX_LIFETIME).' },
   ],
   async run(invocation) {
     const config = configFrom(invocation.env);
     if (config.jwtSecret === null) throw new UsageError('Set OKR_JWT_SECRET (at least 32 characters) to mint tokens.', tokenCommand);
+    const sub = stringFlag(invocation, 'sub') ?? '';
+    if (!isPrintableId(sub)) {
+      throw new UsageError('--sub must be 1-200 characters of printable text, without control or bidirectional formatting characters.', tokenCommand);
+    }
     const role = stringFlag(invocation, 'role') ?? '';
     if (!(ROLES as readonly string[]).includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}.`, tokenCommand);
+    const org = organisationOption(stringFlag(invocation, 'org'), config.organisationId);
+    if (!isOrganisationId(org)) throw new UsageError('--org must be at most 200 letters, digits or . _ : @ - (the server accepts no other organisation id in a token).', tokenCommand);
     const units = (stringFlag(invocation, 'units') ?? '').split(',').map((u) => u.trim()).filter(Boolean);
     if (role === 'member' && units.length === 0) throw new UsageError('A member needs --units (the units they may change).', tokenCommand);
-    const ttl = stringFlag(invocation, 'ttl') ?? '8h';
-    if (!TTL.test(ttl)) throw new UsageError('--ttl must be a number followed by s, m, h or d, e.g. 8h.', tokenCommand);
-    let jwt = new SignJWT({ org: stringFlag(invocation, 'org') ?? config.organisationId, role, units })
+    if (!units.every(isPrintableId)) throw new UsageError('--units must be unit ids: printable text, without control or bidirectional formatting characters.', tokenCommand);
+    const maxLifetime = config.jwtMaxLifetimeSeconds;
+    const rawTtl = stringFlag(invocation, 'ttl');
+    const ttl = rawTtl === null ? Math.min(DEFAULT_TTL_SECONDS, maxLifetime) : ttlSeconds(rawTtl);
+    if (ttl === null || ttl <= 0) throw new UsageError('--ttl must be a number above 0 followed by s, m, h or d, e.g. 8h.', tokenCommand);
+    if (ttl > maxLifetime) {
+      throw new UsageError(`--ttl ${rawTtl} is longer than OKR_JWT_MAX_LIFETIME (${maxLifetime} seconds): the server would refuse the token.`, tokenCommand);
+    }
+    // exp is counted from the same clock as iat, so the token's lifetime is exactly --ttl.
+    const issuedAt = Math.floor(invocation.now().getTime() / 1000);
+    let jwt = new SignJWT({ org, role, units })
       .setProtectedHeader({ alg: 'HS256' })
-      .setSubject(stringFlag(invocation, 'sub') ?? '')
-      .setIssuedAt(Math.floor(invocation.now().getTime() / 1000))
-      .setExpirationTime(ttl.replace(TTL, (_m, n: string, u: string) => `${n}${u}`));
+      .setSubject(sub)
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(issuedAt + ttl);
     if (config.jwtIssuer) jwt = jwt.setIssuer(config.jwtIssuer);
     if (config.jwtAudience) jwt = jwt.setAudience(config.jwtAudience);
     invocation.io.out(`${await jwt.sign(new TextEncoder().encode(config.jwtSecret))}\n`);

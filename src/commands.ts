@@ -213,9 +213,9 @@ export class Commands {
       domain.recordCheckIn({ ...input, at }, c.keyResult, c.objective, c.quarter));
   }
 
-  scoreKeyResult(input: domain.ScoreKeyResult, options?: Options) {
-    return this.keyResultCommand('scoreKeyResult', input, options, (c) =>
-      domain.scoreKeyResult(input, c.keyResult, c.objective, c.quarter));
+  scoreKeyResult(input: Omit<domain.ScoreKeyResult, 'at'>, options?: Options) {
+    return this.keyResultCommand('scoreKeyResult', input, options, (c, at) =>
+      domain.scoreKeyResult({ ...input, at }, c.keyResult, c.objective, c.quarter));
   }
 
   private keyResultCommand(

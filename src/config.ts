@@ -26,7 +26,19 @@ export interface Config {
   jwtAudience: string | null;
   /** Origins (scheme://host[:port]) whose pages may call the API from a browser (CORS). */
   corsOrigins: readonly string[];
+  /** The longest a token may live, in seconds: tokens without exp, or expiring later than this, are refused. */
+  jwtMaxLifetimeSeconds: number;
 }
+
+/** OKR_JWT_MAX_LIFETIME when unset: 24 hours. */
+export const DEFAULT_JWT_MAX_LIFETIME_SECONDS = 24 * 60 * 60;
+const MAX_JWT_MAX_LIFETIME_SECONDS = 30 * 24 * 60 * 60;
+
+/**
+ * The organisation a command line's --organisation names: trimmed, and the configured one when the
+ * flag is absent or blank. Every command with that flag goes through here.
+ */
+export const organisationOption = (raw: string | null | undefined, configured: string): string => raw?.trim() || configured;
 
 /** True when requests must carry a token. */
 export const authConfigured = (config: Pick<Config, 'jwtSecret' | 'jwksUrl'>): boolean =>
@@ -130,6 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtIssuer: env.OKR_JWT_ISSUER || null,
     jwtAudience: env.OKR_JWT_AUDIENCE || null,
     corsOrigins: corsOrigins(env.OKR_CORS_ORIGINS),
+    jwtMaxLifetimeSeconds: int(env, 'OKR_JWT_MAX_LIFETIME', DEFAULT_JWT_MAX_LIFETIME_SECONDS, 60, MAX_JWT_MAX_LIFETIME_SECONDS),
   };
 }
 

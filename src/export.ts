@@ -1,6 +1,8 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { streamId, type RecordedEvent } from '../events/catalogue';
 import { EventStore } from '../events/store';
+import { isAcceptedTime, utcDate } from '../domain/calendar';
+import { organisationOption } from './config';
 import { sqlOf } from './database';
 
 /*
@@ -181,16 +183,20 @@ export interface ExportFlags {
 /** An ISO-8601 date (UTC midnight) or date-time with Z or an offset; never a local time. */
 const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/i;
 
-/** Parses an instant strictly: no local times, no rolled-over dates such as February 30. */
+/**
+ * Parses an instant strictly: no local times, no rolled-over dates such as February 30, nothing outside
+ * the instants the ledger accepts (years 0001-9999).
+ */
 export function parseInstant(raw: string): Date | null {
   const text = raw.trim();
   const match = ISO_INSTANT.exec(text);
   if (match === null) return null;
   const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  const calendar = new Date(Date.UTC(year, month - 1, day));
+  // utcDate, not Date.UTC: Date.UTC would read years 0-99 as 1900-1999 and refuse 0050-01-01.
+  const calendar = utcDate(year, month - 1, day);
   if (calendar.getUTCFullYear() !== year || calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day) return null;
   const instant = new Date(text);
-  return Number.isFinite(instant.getTime()) ? instant : null;
+  return isAcceptedTime(instant.getTime()) ? instant : null;
 }
 
 /** Validates the flags; throws ExportFlagError saying what is wrong. */
@@ -207,11 +213,11 @@ export function parseExportFlags(flags: ExportFlags, defaultOrganisation: string
     until = parseInstant(flags.asOf);
     if (until === null) {
       throw new ExportFlagError(
-        `--as-of must be an ISO-8601 instant such as 2027-02-01T00:00:00Z, or a date such as 2027-02-01 (got "${flags.asOf}").`,
+        `--as-of must be an ISO-8601 instant such as 2027-02-01T00:00:00Z, or a date such as 2027-02-01, in the years 0001-9999 (got "${flags.asOf}").`,
       );
     }
   }
-  const organisationId = flags.organisation?.trim() || defaultOrganisation;
+  const organisationId = organisationOption(flags.organisation, defaultOrganisation);
   return { organisationId, quarterId, format, until };
 }
 

@@ -24,7 +24,13 @@ async function main(): Promise<void> {
     actor: config.localActor,
     logger,
     authenticator: authConfigured(config)
-      ? jwtAuthenticator({ secret: config.jwtSecret, jwksUrl: config.jwksUrl, issuer: config.jwtIssuer, audience: config.jwtAudience })
+      ? jwtAuthenticator({
+          secret: config.jwtSecret,
+          jwksUrl: config.jwksUrl,
+          issuer: config.jwtIssuer,
+          audience: config.jwtAudience,
+          maxLifetimeSeconds: config.jwtMaxLifetimeSeconds,
+        })
       : undefined,
     introspection: config.introspection,
     corsOrigins: config.corsOrigins,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Calibration, ProcessActivity } from '../events/catalogue';
+import { EARLIEST_INSTANT, EARLIEST_MS, isoYear, utcDate } from '../domain/calendar';
 import { Commands } from './commands';
 import { sqlOf } from './database';
 import { Ledger } from './ledger';
@@ -74,11 +75,11 @@ export interface SeedSummary {
 export const SETTING_WINDOW_DAYS = 21;
 
 function calendarQuarter(year: number, index: number): QuarterWindow {
-  // Date.UTC normalises month overflow, so index -1 is the previous year's Q4.
-  const startsOn = new Date(Date.UTC(year, index * 3, 1));
-  const endsOn = new Date(Date.UTC(year, index * 3 + 3, 1));
+  // Month overflow is normalised, so index -1 is the previous year's Q4; years below 100 stay as given.
+  const startsOn = utcDate(year, index * 3, 1);
+  const endsOn = utcDate(year, index * 3 + 3, 1);
   return {
-    id: `${startsOn.getUTCFullYear()}-Q${Math.floor(startsOn.getUTCMonth() / 3) + 1}`,
+    id: `${isoYear(startsOn.getUTCFullYear())}-Q${Math.floor(startsOn.getUTCMonth() / 3) + 1}`,
     startsOn,
     endsOn,
     settingOpensOn: new Date(startsOn.getTime() - SETTING_WINDOW_DAYS * DAY),
@@ -220,6 +221,11 @@ export async function seedDemo(orm: MikroORM, options: SeedOptions): Promise<See
   const current = quarterContaining(new Date(now));
   const previous = quarterBefore(current);
   const start = at(previous.settingOpensOn, -3);
+  if (start < EARLIEST_MS) {
+    throw new SeedRefusedError(
+      `The demo's history would start on ${new Date(start).toISOString()}, before ${EARLIEST_INSTANT}, the earliest instant the ledger keeps: seed with a later --now.`,
+    );
+  }
 
   const existing = await count(orm, 'SELECT count(*)::int AS n FROM okr_events WHERE organisation_id = ?', [organisationId]);
   if (existing > 0) {

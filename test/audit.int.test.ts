@@ -6,6 +6,7 @@ import { EventStore } from '../events/store';
 import { Commands } from '../src/commands';
 import { ormOptions, sqlOf } from '../src/database';
 import { Ledger } from '../src/ledger';
+import { runOkr } from './support/cli';
 import { createTestDatabase, type TestDatabase } from './support/database';
 
 /**
@@ -132,6 +133,14 @@ describe('the quarter digest', () => {
     expect(second.events).toBe(2);
     expect(second.digest).not.toBe(first.digest);
   });
+
+  it('is printed by `audit digest`, which trims --organisation as every command does (export did, digest did not)', async () => {
+    const expected = await quarterDigest(other.sql, ORG, '2027-Q1');
+    const run = await runOkr(['audit', 'digest', '--quarter', '2027-Q1', '--organisation', ` ${ORG} `], { DATABASE_URL: other.url });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual(JSON.parse(JSON.stringify(expected)));
+  }, 120_000);
 });
 
 it('chains the events recorded before the hash-chain migration', async () => {

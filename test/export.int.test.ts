@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import { EventStore } from '../events/store';
 import { Commands } from '../src/commands';
@@ -14,6 +12,7 @@ import {
   type ExportOptions,
 } from '../src/export';
 import { Ledger } from '../src/ledger';
+import { runOkr } from './support/cli';
 import { createTestDatabase, type TestDatabase } from './support/database';
 
 /*
@@ -105,28 +104,7 @@ function collectingIo(stdout?: NodeJS.WritableStream): ExportIo & { out_: string
   return { out_, err_, out: (t) => void out_.push(t), err: (t) => void err_.push(t), stdout };
 }
 
-/** The real command line in a child process (jest cannot load src/cli.ts: it imports an ES module). */
-function okr(
-  args: string[],
-  env: Record<string, string>,
-  onStdout?: (chunk: string, child: ReturnType<typeof spawn>) => void,
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/cli.ts', ...args], {
-      cwd: path.resolve(__dirname, '..'),
-      env: { ...process.env, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-      onStdout?.(c.toString(), child);
-    });
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
+const okr = runOkr;
 
 let db: TestDatabase;
 const store = new EventStore();
@@ -168,8 +146,12 @@ beforeAll(async () => {
   const fn = await admin.registerUnit({ name: 'Engineering', level: 'FUNCTION', parentId: company.result.unitId });
   const team = await admin.registerUnit({ name: 'Payments', level: 'TEAM', parentId: fn.result.unitId });
   const unitId = team.result.unitId;
-  for (const [id, startsOn, endsOn] of [['2027-Q1', '2027-01-01', '2027-04-01'], ['2027-Q2', '2027-04-01', '2027-07-01']] as const) {
-    await admin.planQuarter({ quarterId: id, startsOn: `${startsOn}T00:00:00Z`, endsOn: `${endsOn}T00:00:00Z` });
+  // 2027-Q2's setting window opens early, so its key result below can be checked in on in December.
+  for (const [id, startsOn, endsOn, settingOpensOn] of [
+    ['2027-Q1', '2027-01-01', '2027-04-01', null],
+    ['2027-Q2', '2027-04-01', '2027-07-01', '2026-12-01T00:00:00Z'],
+  ] as const) {
+    await admin.planQuarter({ quarterId: id, startsOn: `${startsOn}T00:00:00Z`, endsOn: `${endsOn}T00:00:00Z`, settingOpensOn });
     clock.advance(HOUR);
   }
   const objective = await admin.draftObjective({
@@ -363,6 +345,18 @@ describe('export flags and failures', () => {
     expect(parse({ asOf: '2027-02-01T10:30:00.123Z' }).until?.toISOString()).toBe('2027-02-01T10:30:00.123Z');
   });
 
+  it('takes an --as-of in any year from 0001 to 9999 as given (Date.UTC once read 0050 as 1950 and refused it)', async () => {
+    expect(parse({ asOf: '0050-01-01' }).until?.toISOString()).toBe('0050-01-01T00:00:00.000Z');
+    expect(parse({ asOf: '0001-01-01T00:00:00Z' }).until?.toISOString()).toBe('0001-01-01T00:00:00.000Z');
+    expect(parse({ asOf: '0004-02-29' }).until?.toISOString()).toBe('0004-02-29T00:00:00.000Z');
+    expect(parse({ asOf: '9999-12-31T23:59:59.999Z' }).until?.toISOString()).toBe('9999-12-31T23:59:59.999Z');
+    // Nothing was recorded by year 50: the export is empty, and succeeds.
+    const io = collectingIo();
+    expect(await runExport(db.orm, { ...parse({ asOf: '0050-01-01' }), organisationId: ORG }, io)).toBe(0);
+    expect(io.out_.join('')).toBe('');
+    expect(io.err_.join('')).toBe('Exported 0 events of 2027-Q1 (organisation "org-x") recorded at or before 0050-01-01T00:00:00.000Z as ndjson.\n');
+  });
+
   it.each([
     [{ quarter: null }, '--quarter is required'],
     [{ quarter: '  ' }, '--quarter is required'],
@@ -371,6 +365,9 @@ describe('export flags and failures', () => {
     [{ asOf: 'yesterday' }, '--as-of must be an ISO-8601 instant'],
     [{ asOf: '2027-02-30' }, '--as-of must be an ISO-8601 instant'],
     [{ asOf: '2027-02-01T10:30' }, '--as-of must be an ISO-8601 instant'], // a local time: ambiguous
+    [{ asOf: '0100-02-29' }, '--as-of must be an ISO-8601 instant'], // 100 is not a leap year
+    [{ asOf: '0000-06-01' }, 'in the years 0001-9999'],
+    [{ asOf: '0001-01-01T00:30:00+01:00' }, 'in the years 0001-9999'], // 0000-12-31T23:30Z
   ])('refuses %j', (flags, message) => {
     expect(() => parse(flags)).toThrow(ExportFlagError);
     expect(() => parse(flags)).toThrow(message);

@@ -216,6 +216,13 @@ describe('seedDemo', () => {
     expect(await eventsOf(db, 'another')).toHaveLength(0);
   });
 
+  it('refuses a now so early that the demo would start before year 1, appending nothing', async () => {
+    await expect(seedDemo(db.orm, { organisationId: 'ancient', now: new Date('0001-02-01T00:00:00Z') })).rejects.toThrow(
+      /before 0001-01-01T00:00:00.000Z.*later --now/,
+    );
+    expect(await eventsOf(db, 'ancient')).toHaveLength(0);
+  });
+
   describe('given the same now on another database', () => {
     let other: TestDatabase;
     beforeAll(async () => {

@@ -13,6 +13,7 @@ import {
 import { decider, stateOf } from '../support/decider';
 import {
   NOW,
+  SETTING_OPENS,
   closedQuarter,
   keyResultDefined,
   keyResultStream,
@@ -317,6 +318,24 @@ describe('recordCheckIn', () => {
       checkIn.given(given).when(command({ asOf: 'yesterday' }), teamObjective, openQuarter).thenRejects('BAD_USER_INPUT', 'AS_OF_INVALID');
     });
 
+    it('accepts an asOf at the moment the setting window opened, and rejects one earlier', () => {
+      checkIn.given(given).when(command({ asOf: SETTING_OPENS }), teamObjective, openQuarter).then([checkedIn({ asOf: SETTING_OPENS })]);
+      const error = checkIn
+        .given(given)
+        .when(command({ asOf: '2026-12-10T23:59:59.999Z' }), teamObjective, openQuarter)
+        .thenRejects('BAD_USER_INPUT', 'CHECK_IN_BEFORE_SETTING_WINDOW');
+      expect(error.message).toContain(SETTING_OPENS);
+    });
+
+    it('rejects a check-in back-dated to year 1, and one outside the accepted years', () => {
+      checkIn.given(given).when(command({ asOf: '0001-05-01T00:00:00Z' }), teamObjective, openQuarter).thenRejects('BAD_USER_INPUT', 'CHECK_IN_BEFORE_SETTING_WINDOW');
+      checkIn.given(given).when(command({ asOf: '0000-05-01T00:00:00Z' }), teamObjective, openQuarter).thenRejects('BAD_USER_INPUT', 'AS_OF_OUT_OF_RANGE');
+    });
+
+    it('rejects a check-in recorded now (no asOf) before the setting window opened', () => {
+      checkIn.given(given).when(command({ at: '2026-12-01T00:00:00.000Z' }), teamObjective, openQuarter).thenRejects('BAD_USER_INPUT', 'CHECK_IN_BEFORE_SETTING_WINDOW');
+    });
+
     it.each([0, 100])('accepts confidence %d', (confidence) => {
       checkIn.given(given).when(command({ confidence }), teamObjective, openQuarter).then([checkedIn({ confidence })]);
     });
@@ -364,37 +383,45 @@ describe('scoreKeyResult', () => {
     const given: KeyResultEvent[] = [keyResultDefined];
 
     it('scores it, recording the target in force and no previous score', () => {
-      scoreIt.given(given).when({ keyResultId: 'kr-1', score: 0.7 }, teamObjective, openQuarter).then([scored(0.7, null, null)]);
+      scoreIt.given(given).when({ at: NOW, keyResultId: 'kr-1', score: 0.7 }, teamObjective, openQuarter).then([scored(0.7, null, null)]);
     });
 
     it('records the target as revised', () => {
       scoreIt
         .given([...given, revised('Stretch', [{ field: 'target', from: 1, to: 0.5 }])])
-        .when({ keyResultId: 'kr-1', score: 0.4, note: ' Half way ' }, teamObjective, openQuarter)
+        .when({ at: NOW, keyResultId: 'kr-1', score: 0.4, note: ' Half way ' }, teamObjective, openQuarter)
         .then([scored(0.4, 'Half way', null, 0.5)]);
     });
 
     it.each([0, 1])('accepts a score of %d', (score) => {
-      scoreIt.given(given).when({ keyResultId: 'kr-1', score }, teamObjective, openQuarter).then([scored(score, null, null)]);
+      scoreIt.given(given).when({ at: NOW, keyResultId: 'kr-1', score }, teamObjective, openQuarter).then([scored(score, null, null)]);
     });
 
     it.each([-0.1, 1.1, -1, 2, NaN, Infinity, -Infinity])('rejects a score of %p', (score) => {
-      scoreIt.given(given).when({ keyResultId: 'kr-1', score }, teamObjective, openQuarter).thenRejects('BAD_USER_INPUT', 'SCORE_OUT_OF_RANGE');
+      scoreIt.given(given).when({ at: NOW, keyResultId: 'kr-1', score }, teamObjective, openQuarter).thenRejects('BAD_USER_INPUT', 'SCORE_OUT_OF_RANGE');
     });
 
     it(`accepts a note of ${LIMITS.note} characters and rejects one more`, () => {
       scoreIt
         .given(given)
-        .when({ keyResultId: 'kr-1', score: 0.7, note: text(LIMITS.note) }, teamObjective, openQuarter)
+        .when({ at: NOW, keyResultId: 'kr-1', score: 0.7, note: text(LIMITS.note) }, teamObjective, openQuarter)
         .then([scored(0.7, text(LIMITS.note), null)]);
       scoreIt
         .given(given)
-        .when({ keyResultId: 'kr-1', score: 0.7, note: text(LIMITS.note + 1) }, teamObjective, openQuarter)
+        .when({ at: NOW, keyResultId: 'kr-1', score: 0.7, note: text(LIMITS.note + 1) }, teamObjective, openQuarter)
         .thenRejects('BAD_USER_INPUT', 'NOTE_TOO_LONG');
     });
 
     it('rejects an unknown objective (NOT_FOUND)', () => {
-      scoreIt.given(given).when({ keyResultId: 'kr-1', score: 0.7 }, noObjective, openQuarter).thenRejects('NOT_FOUND', 'OBJECTIVE_NOT_FOUND');
+      scoreIt.given(given).when({ at: NOW, keyResultId: 'kr-1', score: 0.7 }, noObjective, openQuarter).thenRejects('NOT_FOUND', 'OBJECTIVE_NOT_FOUND');
+    });
+
+    it('scores from the moment the setting window opened, and rejects a score before it', () => {
+      scoreIt.given(given).when({ at: SETTING_OPENS, keyResultId: 'kr-1', score: 0.7 }, teamObjective, openQuarter).then([scored(0.7, null, null)]);
+      scoreIt
+        .given(given)
+        .when({ at: '2026-12-10T23:59:59.999Z', keyResultId: 'kr-1', score: 0.7 }, teamObjective, openQuarter)
+        .thenRejects('BAD_USER_INPUT', 'SCORE_BEFORE_SETTING_WINDOW');
     });
   });
 
@@ -404,28 +431,28 @@ describe('scoreKeyResult', () => {
     it.each([undefined, null, '', '   '])('rejects scoring again without a note (note %j)', (note) => {
       scoreIt
         .given(given)
-        .when({ keyResultId: 'kr-1', score: 0.6, note }, teamObjective, openQuarter)
+        .when({ at: NOW, keyResultId: 'kr-1', score: 0.6, note }, teamObjective, openQuarter)
         .thenRejects('BAD_USER_INPUT', 'CORRECTION_NEEDS_NOTE');
     });
 
     it('accepts a correction with a note, recording the previous score', () => {
       scoreIt
         .given(given)
-        .when({ keyResultId: 'kr-1', score: 0.6, note: 'Counted the February outage twice' }, teamObjective, openQuarter)
+        .when({ at: NOW, keyResultId: 'kr-1', score: 0.6, note: 'Counted the February outage twice' }, teamObjective, openQuarter)
         .then([scored(0.6, 'Counted the February outage twice', 0.5)]);
     });
 
     it('takes the latest score as the previous one after several corrections', () => {
       scoreIt
         .given([...given, scored(0.6, 'Recounted', 0.5)])
-        .when({ keyResultId: 'kr-1', score: 0.65, note: 'Final numbers' }, teamObjective, openQuarter)
+        .when({ at: NOW, keyResultId: 'kr-1', score: 0.65, note: 'Final numbers' }, teamObjective, openQuarter)
         .then([scored(0.65, 'Final numbers', 0.6)]);
     });
 
     it('treats a score of 0 as a score: correcting it needs a note', () => {
       scoreIt
         .given([keyResultDefined, scored(0, null, null)])
-        .when({ keyResultId: 'kr-1', score: 0.2 }, teamObjective, openQuarter)
+        .when({ at: NOW, keyResultId: 'kr-1', score: 0.2 }, teamObjective, openQuarter)
         .thenRejects('BAD_USER_INPUT', 'CORRECTION_NEEDS_NOTE');
     });
   });
@@ -439,7 +466,7 @@ describe("a retired objective's key result", () => {
   });
 
   it('rejects a score', () => {
-    scoreIt.given(given).when({ keyResultId: 'kr-1', score: 0.3 }, retiredObjective, openQuarter).thenRejects('BAD_USER_INPUT', 'OBJECTIVE_RETIRED');
+    scoreIt.given(given).when({ at: NOW, keyResultId: 'kr-1', score: 0.3 }, retiredObjective, openQuarter).thenRejects('BAD_USER_INPUT', 'OBJECTIVE_RETIRED');
   });
 
   it('rejects a revision', () => {
@@ -472,10 +499,10 @@ describe('in a closed quarter', () => {
   });
 
   it('rejects a score, and a scored correction', () => {
-    scoreIt.given(given).when({ keyResultId: 'kr-1', score: 0.7 }, teamObjective, closedQuarter).thenRejects('BAD_USER_INPUT', 'QUARTER_CLOSED');
+    scoreIt.given(given).when({ at: NOW, keyResultId: 'kr-1', score: 0.7 }, teamObjective, closedQuarter).thenRejects('BAD_USER_INPUT', 'QUARTER_CLOSED');
     scoreIt
       .given([...given, scored(0.5, null, null)])
-      .when({ keyResultId: 'kr-1', score: 0.7, note: 'Late data' }, teamObjective, closedQuarter)
+      .when({ at: NOW, keyResultId: 'kr-1', score: 0.7, note: 'Late data' }, teamObjective, closedQuarter)
       .thenRejects('BAD_USER_INPUT', 'QUARTER_CLOSED');
   });
 });
@@ -484,7 +511,7 @@ describe('an unknown key result', () => {
   it('rejects revise, check-in and score (NOT_FOUND)', () => {
     revise.given([]).when({ keyResultId: 'kr-ghost', reason: 'R', target: 2 }, teamObjective, openQuarter).thenRejects('NOT_FOUND', 'KEY_RESULT_NOT_FOUND');
     checkIn.given([]).when({ keyResultId: 'kr-ghost', confidence: 50, at: NOW }, teamObjective, openQuarter).thenRejects('NOT_FOUND', 'KEY_RESULT_NOT_FOUND');
-    scoreIt.given([]).when({ keyResultId: 'kr-ghost', score: 0.5 }, teamObjective, openQuarter).thenRejects('NOT_FOUND', 'KEY_RESULT_NOT_FOUND');
+    scoreIt.given([]).when({ at: NOW, keyResultId: 'kr-ghost', score: 0.5 }, teamObjective, openQuarter).thenRejects('NOT_FOUND', 'KEY_RESULT_NOT_FOUND');
   });
 });
 

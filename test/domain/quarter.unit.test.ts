@@ -117,6 +117,41 @@ describe('planQuarter', () => {
     it('cannot be closed (NOT_FOUND)', () => {
       close.given([]).when({ quarterId: Q1, at: ENDS }).thenRejects('NOT_FOUND', 'QUARTER_NOT_FOUND');
     });
+
+    describe('at the edges of the accepted years (0001-9999)', () => {
+      const year1 = { quarterId: '0001-Q1', startsOn: '0001-01-01T00:00:00Z', endsOn: '0001-04-01T00:00:00Z' };
+
+      it('refuses a default setting window that would open before 0001-01-01 (it could not be stored)', () => {
+        const error = plan.given([]).when(year1).thenRejects('BAD_USER_INPUT', 'SETTING_OPENS_ON_OUT_OF_RANGE');
+        expect(error.message).toMatch(/pass settingOpensOn/);
+      });
+
+      it('plans year 1 with an explicit setting window, and keeps years below 100 as given', () => {
+        plan
+          .given([])
+          .when({ ...year1, settingOpensOn: '0001-01-01T00:00:00Z' })
+          .then([planned({ ...year1, startsOn: '0001-01-01T00:00:00.000Z', endsOn: '0001-04-01T00:00:00.000Z', settingOpensOn: '0001-01-01T00:00:00.000Z' })]);
+        plan
+          .given([])
+          .when({ quarterId: '0050-Q2', startsOn: '0050-04-01T00:00:00Z', endsOn: '0050-07-01T00:00:00Z' })
+          .then([planned({ quarterId: '0050-Q2', startsOn: '0050-04-01T00:00:00.000Z', endsOn: '0050-07-01T00:00:00.000Z', settingOpensOn: '0050-03-11T00:00:00.000Z' })]);
+      });
+
+      it('plans a quarter that ends at the last accepted instant', () => {
+        plan
+          .given([])
+          .when({ quarterId: '9999-Q4', startsOn: '9999-10-01T00:00:00Z', endsOn: '9999-12-31T23:59:59.999Z' })
+          .then([planned({ quarterId: '9999-Q4', startsOn: '9999-10-01T00:00:00.000Z', endsOn: '9999-12-31T23:59:59.999Z', settingOpensOn: '9999-09-10T00:00:00.000Z' })]);
+      });
+
+      it.each([
+        ['startsOn', { startsOn: '0000-12-01T00:00:00Z', endsOn: '0001-03-01T00:00:00Z' }, 'STARTS_ON_OUT_OF_RANGE'],
+        ['endsOn', { startsOn: '9999-10-01T00:00:00Z', endsOn: '+010000-01-01T00:00:00Z' }, 'ENDS_ON_OUT_OF_RANGE'],
+        ['settingOpensOn', { ...year1, settingOpensOn: '0000-12-31T23:59:59.999Z' }, 'SETTING_OPENS_ON_OUT_OF_RANGE'],
+      ])('refuses a %s outside the years 0001-9999', (_, overrides, reason) => {
+        plan.given([]).when(command(overrides)).thenRejects('BAD_USER_INPUT', reason);
+      });
+    });
   });
 
   describe('a planned quarter', () => {

@@ -11,6 +11,7 @@ import {
 import { decider, stateOf } from '../support/decider';
 import {
   NOW,
+  SETTING_OPENS,
   Q1,
   Q2,
   acme,
@@ -326,6 +327,18 @@ describe('logProcessEffort', () => {
         .given([paymentsRegistered])
         .when({ ...base, occurredOn: '2027-02-15T12:00:00.001Z' }, openQuarter)
         .thenRejects('BAD_USER_INPUT', 'OCCURRED_IN_FUTURE');
+    });
+
+    it('accepts effort from the moment the setting window opened, and rejects effort before it', () => {
+      effort.given([paymentsRegistered]).when({ ...base, occurredOn: SETTING_OPENS }, openQuarter).then([logged({ occurredOn: SETTING_OPENS })]);
+      effort
+        .given([paymentsRegistered])
+        .when({ ...base, occurredOn: '2026-12-10T23:59:59.999Z' }, openQuarter)
+        .thenRejects('BAD_USER_INPUT', 'OCCURRED_BEFORE_SETTING_WINDOW');
+      effort
+        .given([paymentsRegistered])
+        .when({ ...base, at: '2026-12-01T00:00:00.000Z' }, openQuarter)
+        .thenRejects('BAD_USER_INPUT', 'OCCURRED_BEFORE_SETTING_WINDOW');
     });
 
     it('rejects an occurredOn that is not an instant', () => {

@@ -112,6 +112,19 @@ describe('instant', () => {
   it.each(['', 'soon', '2027-02-30T25:00:00Z'])('rejects %j', (value) => {
     expectRejection(() => instant('settingOpensOn', value), 'BAD_USER_INPUT', 'SETTING_OPENS_ON_INVALID');
   });
+
+  it('accepts the first and last instants of the years 0001-9999, as given', () => {
+    expect(instant('asOf', '0001-01-01T00:00:00Z')).toBe('0001-01-01T00:00:00.000Z');
+    expect(instant('asOf', '0050-06-15T12:00:00Z')).toBe('0050-06-15T12:00:00.000Z');
+    expect(instant('asOf', '9999-12-31T23:59:59.999Z')).toBe('9999-12-31T23:59:59.999Z');
+  });
+
+  it.each(['0000-12-31T23:59:59.999Z', '0001-01-01T00:30:00+01:00', '+010000-01-01T00:00:00Z', '-000001-06-01T00:00:00Z'])(
+    'rejects %j, outside the years 0001-9999',
+    (value) => {
+      expectRejection(() => instant('asOf', value), 'BAD_USER_INPUT', 'AS_OF_OUT_OF_RANGE');
+    },
+  );
 });
 
 describe('errors', () => {

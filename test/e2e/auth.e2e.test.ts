@@ -11,8 +11,9 @@ import { startTestServer, type TestServer } from '../support/server';
 const SECRET = 'test-secret-that-is-at-least-32-characters-long';
 let t: TestServer;
 
+const sign = (jwt: SignJWT) => jwt.setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET));
 const mint = (claims: Record<string, unknown>, sub = 'someone', exp = '1h') =>
-  new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime(exp).sign(new TextEncoder().encode(SECRET));
+  sign(new SignJWT(claims).setSubject(sub).setIssuedAt().setExpirationTime(exp));
 
 const tokens: Record<string, string> = {};
 // (filled in beforeAll)
@@ -56,6 +57,10 @@ describe('authentication', () => {
     ['an expired token', 'expired'],
     ['a token with an unknown role', 'badrole'],
     ['a token without an organisation', 'noorg'],
+    ['a token without an expiry (exp)', 'noexp'],
+    ['a token that expires more than 24 hours from now', 'longlived'],
+    ['a token issued an hour in the future (iat)', 'futureiat'],
+    ['a token whose subject holds a right-to-left override', 'bidisub'],
   ])('refuses %s with 401 UNAUTHENTICATED', async (_label, kind) => {
     let header: string | undefined;
     if (kind === 'Token abc') header = kind;
@@ -63,6 +68,10 @@ describe('authentication', () => {
     else if (kind === 'expired') header = `Bearer ${await mint({ org: 'org-a', role: 'admin' }, 'x', '-1h')}`;
     else if (kind === 'badrole') header = `Bearer ${await mint({ org: 'org-a', role: 'owner' })}`;
     else if (kind === 'noorg') header = `Bearer ${await mint({ role: 'admin' })}`;
+    else if (kind === 'noexp') header = `Bearer ${await sign(new SignJWT({ org: 'org-a', role: 'admin' }).setSubject('x').setIssuedAt())}`;
+    else if (kind === 'longlived') header = `Bearer ${await mint({ org: 'org-a', role: 'admin' }, 'x', '25h')}`;
+    else if (kind === 'futureiat') header = `Bearer ${await sign(new SignJWT({ org: 'org-a', role: 'admin' }).setSubject('x').setIssuedAt('1h').setExpirationTime('2h'))}`;
+    else if (kind === 'bidisub') header = `Bearer ${await mint({ org: 'org-a', role: 'admin' }, 'ada\u202Egpj.exe')}`;
     const res = await fetch(t.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(header ? { authorization: header } : {}) },
@@ -82,6 +91,122 @@ describe('authentication', () => {
     await expect(auth.authenticate(`Bearer ${await mint({ org: 'org-a', role: 'admin' })}`)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 
+  it('says why a token is refused', async () => {
+    const auth = jwtAuthenticator({ secret: SECRET });
+    const refusal = async (token: string) => {
+      const error = await auth.authenticate(`Bearer ${token}`).then(() => null, (e: unknown) => e);
+      expect(error).toMatchObject({ code: 'UNAUTHENTICATED' });
+      return (error as Error).message;
+    };
+    expect(await refusal(await sign(new SignJWT({ org: 'org-a', role: 'admin' }).setSubject('x')))).toMatch(/no expiry \(exp\)/);
+    expect(await refusal(await mint({ org: 'org-a', role: 'admin' }, 'x', '30d'))).toMatch(/lives too long.*86400 seconds/);
+    expect(await refusal(await sign(new SignJWT({ org: 'org-a', role: 'admin' }).setSubject('x').setIssuedAt('5m').setExpirationTime('1h')))).toMatch(
+      /issued in the future \(iat/,
+    );
+    expect(await refusal(await mint({ org: 'org-a', role: 'admin' }, 'ada\u2067'))).toMatch(/subject \(sub\).*bidirectional/);
+  });
+});
+
+describe('token lifetimes and clocks', () => {
+  // A fixed clock, so the limits can be tested to the second.
+  const NOW = Math.floor(Date.parse('2027-03-01T12:00:00Z') / 1000);
+  const auth = jwtAuthenticator({ secret: SECRET, maxLifetimeSeconds: 3600, clock: () => new Date(NOW * 1000) });
+  const token = (times: { iat?: number; exp?: number }, claims: Record<string, unknown> = {}, sub = 'ada') => {
+    let jwt = new SignJWT({ org: 'org-a', role: 'admin', ...claims }).setSubject(sub);
+    if (times.iat !== undefined) jwt = jwt.setIssuedAt(times.iat);
+    if (times.exp !== undefined) jwt = jwt.setExpirationTime(times.exp);
+    return sign(jwt);
+  };
+  const accepts = async (jwt: Promise<string>) => expect(await auth.authenticate(`Bearer ${await jwt}`)).toMatchObject({ organisationId: 'org-a' });
+  const refuses = async (jwt: Promise<string>) => expect(auth.authenticate(`Bearer ${await jwt}`)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+
+  it('requires exp, with or without iat', async () => {
+    await refuses(token({}));
+    await refuses(token({ iat: NOW }));
+  });
+
+  it('accepts a token living exactly the configured longest lifetime, and refuses one a second longer', async () => {
+    await accepts(token({ iat: NOW, exp: NOW + 3600 }));
+    await refuses(token({ iat: NOW, exp: NOW + 3601 }));
+    // Issued earlier: exp - iat counts, even when exp is near.
+    await refuses(token({ iat: NOW - 600, exp: NOW + 3001 }));
+    await accepts(token({ iat: NOW - 600, exp: NOW + 3000 }));
+  });
+
+  it('without iat, judges the remaining lifetime (with the 30 s clock tolerance)', async () => {
+    await accepts(token({ exp: NOW + 3630 }));
+    await refuses(token({ exp: NOW + 3631 }));
+  });
+
+  it('tolerates an iat up to 30 s ahead of its clock, not more', async () => {
+    await accepts(token({ iat: NOW + 30, exp: NOW + 600 }));
+    await refuses(token({ iat: NOW + 31, exp: NOW + 600 }));
+  });
+
+  it('still refuses an expired token (beyond the tolerance)', async () => {
+    await accepts(token({ iat: NOW - 3000, exp: NOW - 29 }));
+    await refuses(token({ iat: NOW - 3000, exp: NOW - 30 }));
+  });
+
+  it('defaults the longest lifetime to 24 hours', async () => {
+    const standard = jwtAuthenticator({ secret: SECRET, clock: () => new Date(NOW * 1000) });
+    await expect(standard.authenticate(`Bearer ${await token({ iat: NOW, exp: NOW + 86_400 })}`)).resolves.toMatchObject({ subject: 'ada' });
+    await expect(standard.authenticate(`Bearer ${await token({ iat: NOW, exp: NOW + 86_401 })}`)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+  });
+
+  const valid = { iat: NOW, exp: NOW + 600 };
+
+  it.each([
+    ['a right-to-left override (U+202E)', 'mia\u202E'],
+    ['a left-to-right embedding (U+202A)', '\u202Amia'],
+    ['a pop directional formatting (U+202C)', 'mi\u202Ca'],
+    ['a first-strong isolate (U+2068)', 'mi\u2068a'],
+    ['a pop directional isolate (U+2069)', 'mia\u2069'],
+    ['a right-to-left mark (U+200F)', 'mia\u200F'],
+    ['a left-to-right mark (U+200E)', '\u200Emia'],
+    ['an Arabic letter mark (U+061C)', 'mia\u061C'],
+    ['a zero-width space (U+200B)', 'm\u200Bia'],
+    ['a zero-width joiner (U+200D)', 'm\u200Dia'],
+    ['a byte order mark (U+FEFF)', '\uFEFFmia'],
+    ['a soft hyphen (U+00AD)', 'm\u00ADia'],
+    ['a newline', 'mia\nadmin'],
+    ['an escape character', 'mia\u001b[31m'],
+    ['a DEL character', 'mia\u007f'],
+    ['a C1 control (U+0085)', 'mia\u0085'],
+    ['a line separator (U+2028)', 'mia\u2028'],
+    ['a NUL', 'mia\u0000'],
+    ['a lone surrogate', 'mia\ud800'],
+    ['surrounding spaces', ' mia '],
+    ['nothing', ''],
+    ['201 characters', 'm'.repeat(201)],
+  ])('refuses a subject (sub) with %s', async (_label, sub) => {
+    await refuses(token(valid, {}, sub));
+  });
+
+  it.each([
+    ['a right-to-left override', ['unit-1', 'unit\u202E2']],
+    ['a pop directional isolate', ['unit\u2069']],
+    ['a control character', ['unit\t1']],
+    ['something that is not text', [42]],
+  ])('refuses unit ids with %s', async (_label, units) => {
+    await refuses(token(valid, { role: 'member', units }));
+  });
+
+  it.each([['a newline', 'org-a\n'], ['a right-to-left override', 'org\u202Ea'], ['a space', 'org a']])('refuses an organisation (org) with %s', async (_label, org) => {
+    await refuses(token(valid, { org }));
+  });
+
+  it('accepts printable names in any script, with spaces and emoji', async () => {
+    for (const sub of ['José Ñúñez', 'مريم', 'אדה', '王小明', 'ada@example.com', 'Zoë 🚀']) {
+      await expect(auth.authenticate(`Bearer ${await token(valid, {}, sub)}`)).resolves.toMatchObject({ subject: sub });
+    }
+    await expect(auth.authenticate(`Bearer ${await token(valid, { role: 'member', units: ['c0ffee-1', 'Équipe Paiements'] })}`)).resolves.toMatchObject({
+      units: ['c0ffee-1', 'Équipe Paiements'],
+    });
+  });
+});
+
+describe('recording', () => {
   it('records who did it on every event', async () => {
     const rows = await t.db.sql.query<{ actor: string; type: string }>(
       "SELECT metadata->>'actor' AS actor, type FROM okr_events WHERE organisation_id = 'org-a' ORDER BY position",

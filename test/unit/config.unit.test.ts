@@ -1,4 +1,4 @@
-import { ConfigError, effortBudgetFor, loadConfig } from '../../src/config';
+import { ConfigError, effortBudgetFor, loadConfig, organisationOption } from '../../src/config';
 
 describe('configuration', () => {
   it('has working defaults', () => {
@@ -24,7 +24,25 @@ describe('configuration', () => {
     expect(loadConfig({ OKR_JWT_SECRET: secret, HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
   });
 
+  it('limits token lifetimes to 24 hours unless OKR_JWT_MAX_LIFETIME says otherwise (seconds, 60 to 30 days)', () => {
+    expect(loadConfig({}).jwtMaxLifetimeSeconds).toBe(86_400);
+    expect(loadConfig({ OKR_JWT_MAX_LIFETIME: '3600' }).jwtMaxLifetimeSeconds).toBe(3600);
+    expect(loadConfig({ OKR_JWT_MAX_LIFETIME: '60' }).jwtMaxLifetimeSeconds).toBe(60);
+    expect(loadConfig({ OKR_JWT_MAX_LIFETIME: '2592000' }).jwtMaxLifetimeSeconds).toBe(2_592_000);
+  });
+
+  it('reads a command line\'s organisation option one way: trimmed, the configured one when absent or blank', () => {
+    expect(organisationOption(' acme ', 'default')).toBe('acme');
+    expect(organisationOption('acme', 'default')).toBe('acme');
+    expect(organisationOption('   ', 'default')).toBe('default');
+    expect(organisationOption(null, 'default')).toBe('default');
+    expect(organisationOption(undefined, 'default')).toBe('default');
+  });
+
   it.each([
+    [{ OKR_JWT_MAX_LIFETIME: '59' }, /OKR_JWT_MAX_LIFETIME must be a whole number from 60 to 2592000/],
+    [{ OKR_JWT_MAX_LIFETIME: '2592001' }, /OKR_JWT_MAX_LIFETIME/],
+    [{ OKR_JWT_MAX_LIFETIME: '8h' }, /OKR_JWT_MAX_LIFETIME/],
     [{ OKR_ENV: 'production' }, /refuses to start without authentication/],
     [{ NODE_ENV: 'production' }, /refuses to start without authentication/],
     [{ HOST: '0.0.0.0' }, /only listens on 127.0.0.1/],
