@@ -65,7 +65,7 @@ export function askedAt<A extends Record<string, string | null>>(
   let fromId = false;
   const plain: Record<string, string | null> = {};
   for (const [name, raw] of Object.entries(ids)) {
-    if (raw === null) {
+    if (raw == null) {
       plain[name] = null;
       continue;
     }
