@@ -214,7 +214,8 @@ export class HealthFinding {
   @Field(() => String, { description: 'A stable rule name, e.g. TOO_MANY_OBJECTIVES.' }) rule!: string;
   @Field(() => Severity) severity!: Severity;
   @Field(() => String) message!: string;
-  @Field(() => ID, { nullable: true }) subjectId!: string | null;
+  @Field(() => ID, { nullable: true, description: 'The unit, objective or key result the finding is about (versioned in an answer about the past).' })
+  subjectId!: string | null;
 }
 
 @ObjectType({ implements: Node })
