@@ -21,7 +21,7 @@ async function keyedNode(ctx: Context, keyed: Keyed, at: Date | null): Promise<o
     }
     case 'Retrospective': {
       const read = await readFor(ctx, at, keyed.quarterId);
-      const found = (await read.retrospectives({ quarterId: keyed.quarterId, unitId: keyed.unitId })).find((r) => r.unitId === keyed.unitId);
+      const [found] = await read.retrospectives({ quarterId: keyed.quarterId, unitId: keyed.unitId });
       return found ? asNode('Retrospective', found) : null;
     }
     case 'Event': {
