@@ -51,9 +51,15 @@ export interface LogFilter {
   organisationId?: string;
   /** Only events after this position. */
   after?: number;
+  /** Only events before this position. */
+  before?: number;
+  /** Newest first (the `limit` nearest to `before`); position order otherwise. */
+  newestFirst?: boolean;
   /** Only events recorded at or before this instant. */
   until?: Date;
   streamId?: string;
+  /** With streamId: only the event at this version of the stream. */
+  version?: number;
   /** Only events concerning this quarter (its objectives, key results, retrospectives, effort). */
   quarterId?: string;
   /** With quarterId: also the events that concern no quarter (unit registrations). */
@@ -268,8 +274,8 @@ export class EventStore {
   }
 
   /**
-   * Events in delivery (position) order, filtered. Positions are gap-free and commit-ordered, so
-   * paging with the last position seen never skips an event.
+   * Events in delivery (position) order (or newest first), filtered. Positions are gap-free and
+   * commit-ordered, so paging with the last position seen never skips an event.
    */
   async readAll(sql: Sql, filter: LogFilter = {}): Promise<RecordedEvent[]> {
     const where: string[] = ['position > ?'];
@@ -278,6 +284,10 @@ export class EventStore {
       where.push('organisation_id = ?');
       params.push(filter.organisationId);
     }
+    if (filter.before !== undefined) {
+      where.push('position < ?');
+      params.push(filter.before);
+    }
     if (filter.until !== undefined) {
       where.push('recorded_at <= ?::timestamptz');
       params.push(filter.until.toISOString());
@@ -285,6 +295,10 @@ export class EventStore {
     if (filter.streamId !== undefined) {
       where.push('stream_id = ?');
       params.push(filter.streamId);
+    }
+    if (filter.version !== undefined) {
+      where.push('stream_version = ?');
+      params.push(filter.version);
     }
     if (filter.quarterId !== undefined) {
       where.push(filter.withUntagged ? '(quarter_id = ? OR quarter_id IS NULL)' : 'quarter_id = ?');
@@ -300,14 +314,15 @@ export class EventStore {
     }
     params.push(filter.limit ?? 1000);
     const rows = await sql.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM okr_events WHERE ${where.join(' AND ')} ORDER BY position LIMIT ?`,
+      `SELECT ${EVENT_COLUMNS} FROM okr_events WHERE ${where.join(' AND ')}
+        ORDER BY position${filter.newestFirst ? ' DESC' : ''} LIMIT ?`,
       params,
     );
     return rows.map(toRecordedEvent);
   }
 
   /** Every event matching `filter`, in order, fetched in pages of `pageSize`. */
-  async *stream(sql: Sql, filter: Omit<LogFilter, 'limit'> = {}, pageSize = 5000): AsyncGenerator<RecordedEvent[]> {
+  async *stream(sql: Sql, filter: Omit<LogFilter, 'limit' | 'newestFirst'> = {}, pageSize = 5000): AsyncGenerator<RecordedEvent[]> {
     let after = filter.after ?? 0;
     for (;;) {
       const page = await this.readAll(sql, { ...filter, after, limit: pageSize });

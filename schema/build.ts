@@ -2,10 +2,12 @@ import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { NotImplementedError } from './errors';
+import { mutationsRefuseVersionedIds } from './ids';
 import { EffortResolver } from './resolvers/effort';
 import { HistoryResolver, UnitCalibrationResolver } from './resolvers/history';
 import { LogResolver } from './resolvers/log';
-import { KeyResultResolver } from './resolvers/keyResults';
+import { CheckInResolver, KeyResultResolver } from './resolvers/keyResults';
+import { NodeResolver } from './resolvers/nodes';
 import { ObjectiveResolver } from './resolvers/objectives';
 import { QuarterResolver } from './resolvers/quarters';
 import { KeyResultCalibrationResolver, RetrospectiveResolver } from './resolvers/retrospectives';
@@ -16,12 +18,14 @@ export const RESOLVERS = [
   QuarterResolver,
   ObjectiveResolver,
   KeyResultResolver,
+  CheckInResolver,
   RetrospectiveResolver,
   KeyResultCalibrationResolver,
   EffortResolver,
   HistoryResolver,
   UnitCalibrationResolver,
   LogResolver,
+  NodeResolver,
 ] as const;
 
 export const EMITTED_SCHEMA_PATH = 'schema/schema.graphql';
@@ -42,6 +46,6 @@ export function okrSchema(): Promise<GraphQLSchema> {
         throw new NotImplementedError('topic-based subscriptions');
       },
     },
-  });
+  }).then(mutationsRefuseVersionedIds);
   return cached;
 }

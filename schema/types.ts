@@ -1,5 +1,5 @@
 import { GraphQLScalarType, type ValueNode } from 'graphql';
-import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import { Field, Float, ID, Int, InterfaceType, ObjectType } from 'type-graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { EARLIEST_INSTANT, LATEST_INSTANT, isAcceptedTime } from '../domain/calendar';
 import { Calibration, CheckInCadence, Direction, KeyResultKind, ProcessActivity, Severity, UnitLevel } from './enums';
@@ -25,8 +25,27 @@ export const DateTime = new GraphQLScalarType({
 });
 export const JSONScalar = JSONResolver;
 
-@ObjectType({ description: 'A company, a function or a team. Teams belong to functions, functions to the company.' })
-export class Unit {
+const NODE_TYPE = Symbol('okr.nodeType');
+export type NodeTypeName = 'Unit' | 'Quarter' | 'Objective' | 'KeyResult' | 'CheckIn' | 'Retrospective' | 'Event';
+
+/** Marks `value` as a `type` object, for fields typed Node (node, nodes) to say which it is. */
+export function asNode<T extends object>(type: NodeTypeName, value: T): T {
+  Object.defineProperty(value, NODE_TYPE, { value: type, enumerable: false, configurable: true });
+  return value;
+}
+
+@InterfaceType({
+  description:
+    'An object with an id that is unique across all types and stable over time (Relay Global Object Identification). ' +
+    'Ids in an answer about the past (asOf, or a versioned id) are versioned: <id>@<instant>, the object as it was then.',
+  resolveType: (value: object) => (value as { [NODE_TYPE]?: NodeTypeName })[NODE_TYPE],
+})
+export abstract class Node {
+  @Field(() => ID) id!: string;
+}
+
+@ObjectType({ description: 'A company, a function or a team. Teams belong to functions, functions to the company.', implements: Node })
+export class Unit implements Node {
   @Field(() => ID) id!: string;
   @Field(() => String) name!: string;
   @Field(() => UnitLevel) level!: UnitLevel;
@@ -48,17 +67,17 @@ export class KeyResultRevision {
   @Field(() => [FieldChange]) changes!: FieldChange[];
 }
 
-@ObjectType()
-export class Quarter {
-  @Field(() => ID, { description: 'A human key such as 2027-Q1.' }) id!: string;
+@ObjectType({ implements: Node })
+export class Quarter implements Node {
+  @Field(() => ID, { description: 'A human key such as 2027-Q1 (2027-Q1@<instant> in an answer about the past).' }) id!: string;
   @Field(() => DateTime) startsOn!: Date;
   @Field(() => DateTime) endsOn!: Date;
   @Field(() => DateTime, { description: 'When drafting should begin; three weeks before startsOn unless planned otherwise.' })
   settingOpensOn!: Date;
 }
 
-@ObjectType()
-export class Objective {
+@ObjectType({ implements: Node })
+export class Objective implements Node {
   @Field(() => ID) id!: string;
   @Field(() => String, { description: 'Qualitative and directional: what we are trying to achieve.' }) title!: string;
   @Field(() => String, { nullable: true }) description!: string | null;
@@ -70,8 +89,8 @@ export class Objective {
   version!: number;
 }
 
-@ObjectType()
-export class KeyResult {
+@ObjectType({ implements: Node })
+export class KeyResult implements Node {
   @Field(() => ID) id!: string;
   @Field(() => String, { description: 'e.g. Reduce 5xx error rate on the payment service from 0.8% to below 0.2%' }) title!: string;
   @Field(() => String) metric!: string;
@@ -95,8 +114,9 @@ export class KeyResult {
   @Field(() => Int) version!: number;
 }
 
-@ObjectType()
-export class CheckIn {
+@ObjectType({ implements: Node })
+export class CheckIn implements Node {
+  @Field(() => ID, { description: 'CheckIn:<id of the event that recorded it>.' }) id!: string;
   @Field(() => DateTime, { description: 'When the check-in was recorded.' }) recordedAt!: Date;
   @Field(() => DateTime, { description: 'The moment the reading describes; equals recordedAt unless the check-in was back-dated.' })
   asOf!: Date;
@@ -115,8 +135,9 @@ export class KeyResultCalibration {
   @Field(() => String, { nullable: true }) note!: string | null;
 }
 
-@ObjectType()
-export class Retrospective {
+@ObjectType({ implements: Node })
+export class Retrospective implements Node {
+  @Field(() => ID, { description: 'Retrospective:<unit id>/<quarter id>: the unit\'s latest retrospective of the quarter.' }) id!: string;
   @Field(() => String) learnings!: string;
   @Field(() => DateTime) recordedAt!: Date;
 }
@@ -193,11 +214,13 @@ export class HealthFinding {
   @Field(() => String, { description: 'A stable rule name, e.g. TOO_MANY_OBJECTIVES.' }) rule!: string;
   @Field(() => Severity) severity!: Severity;
   @Field(() => String) message!: string;
-  @Field(() => ID, { nullable: true }) subjectId!: string | null;
+  @Field(() => ID, { nullable: true, description: 'The unit, objective or key result the finding is about (versioned in an answer about the past).' })
+  subjectId!: string | null;
 }
 
-@ObjectType()
-export class Event {
+@ObjectType({ implements: Node })
+export class Event implements Node {
+  @Field(() => ID, { description: 'Event:<streamId>/<version>: the same however the log\'s positions are numbered.' }) id!: string;
   @Field(() => String, { description: 'Opaque position in the global log; later events have later positions in the order the log delivers them.' })
   position!: string;
   @Field(() => String) streamId!: string;
@@ -214,10 +237,12 @@ export class EventEdge {
   @Field(() => Event) node!: Event;
 }
 
-@ObjectType()
+@ObjectType({ description: 'Relay connection paging: hasPreviousPage and hasNextPage say whether the filtered log holds events before and after this page.' })
 export class PageInfo {
   @Field(() => Boolean) hasNextPage!: boolean;
   @Field(() => String, { nullable: true }) endCursor!: string | null;
+  @Field(() => Boolean) hasPreviousPage!: boolean;
+  @Field(() => String, { nullable: true }) startCursor!: string | null;
 }
 
 @ObjectType()

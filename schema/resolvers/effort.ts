@@ -6,7 +6,7 @@ import type { ReadModel } from '../../projections/readModel';
 import type { Context } from '../context';
 import { LogProcessEffortInput } from '../inputs';
 import { DateTime, EffortAudit, Quarter, Unit } from '../types';
-import { found, iso, readFor, sameView, versionOptions, viewOf, write } from './support';
+import { askedAt, found, iso, readFor, sameView, versionOptions, viewOf, write } from './support';
 
 /** Effort audits of the quarter from `read` (live or as of an instant), for a unit subtree or all. */
 export async function auditsFrom(
@@ -33,8 +33,9 @@ export class EffortResolver {
     @Arg('asOf', () => DateTime, { nullable: true }) asOf: Date | null,
     @Ctx() ctx: Context,
   ): Promise<EffortAudit[]> {
-    const read = await readFor(ctx, asOf, quarterId);
-    return auditsFrom(ctx, read, quarterId, unitId, asOf ?? ctx.now);
+    const { at, ids } = askedAt(ctx, { quarterId, unitId }, asOf);
+    const read = await readFor(ctx, at, ids.quarterId);
+    return auditsFrom(ctx, read, ids.quarterId, ids.unitId, at ?? ctx.now);
   }
 
   @FieldResolver(() => Unit)

@@ -24,8 +24,9 @@ import {
   Unit,
   UnitCalibration,
 } from '../types';
+import { historicalId, parseId, versioned } from '../ids';
 import { toEventNode } from './log';
-import { found, readFor, sameView, viewOf } from './support';
+import { askedAt, found, readFor, sameView, viewOf } from './support';
 
 /** How many earlier quarters the cross-quarter health rules look back over. */
 const HEALTH_LOOKBACK = 4;
@@ -34,6 +35,12 @@ const HEALTH_LOOKBACK = 4;
 async function factsFor(ctx: Context, quarterId: string, asOf: Date | null): Promise<{ read: ReadModel; facts: QuarterFacts | null }> {
   const read = await readFor(ctx, asOf, quarterId);
   return { read, facts: await loadQuarterFacts(read, quarterId, asOf ?? ctx.now) };
+}
+
+/** The instant a history query asks about (asOf, or its ids' instant) and its ids as they are now. */
+function scope<A extends { quarterId: string; unitId: string | null }>(ctx: Context, ids: A, asOf: Date | null) {
+  const { at, ids: plain } = askedAt(ctx, ids, asOf);
+  return { at, quarterId: plain.quarterId, unitId: plain.unitId };
 }
 
 function inScope(facts: QuarterFacts, unitId: string | null): (k: KeyResultDoc) => boolean {
@@ -53,10 +60,11 @@ export class HistoryResolver {
     @Arg('asOf', () => DateTime, { nullable: true }) asOf: Date | null,
     @Ctx() ctx: Context,
   ): Promise<ConfidenceSeries[]> {
-    const { facts } = await factsFor(ctx, quarterId, asOf);
+    const asked = scope(ctx, { quarterId, unitId }, asOf);
+    const { facts } = await factsFor(ctx, asked.quarterId, asked.at);
     if (facts === null) return [];
     const byKeyResult = groupBy(facts.checkIns, (c) => c.keyResultId);
-    return facts.keyResults.filter(inScope(facts, unitId)).map((kr) => {
+    return facts.keyResults.filter(inScope(facts, asked.unitId)).map((kr) => {
       const checkIns = byKeyResult.get(kr.id) ?? [];
       const gap = calibrationGap(kr, checkIns);
       return sameView(kr, {
@@ -74,9 +82,10 @@ export class HistoryResolver {
     @Arg('asOf', () => DateTime, { nullable: true }) asOf: Date | null,
     @Ctx() ctx: Context,
   ): Promise<ConfidenceBucket[]> {
-    const { facts } = await factsFor(ctx, quarterId, asOf);
+    const asked = askedAt(ctx, { quarterId, unitId }, asOf);
+    const { facts } = await factsFor(ctx, asked.ids.quarterId, asked.at);
     if (facts === null) return [];
-    const units = subtree(facts.units, unitId);
+    const units = subtree(facts.units, asked.ids.unitId);
     return weeklyConfidence(facts.checkIns.filter((c) => units.has(c.unitId)));
   }
 
@@ -89,11 +98,11 @@ export class HistoryResolver {
     @Arg('asOf', () => DateTime, { nullable: true }) asOf: Date | null,
     @Ctx() ctx: Context,
   ): Promise<UnitCalibration[]> {
-    const { facts } = await factsFor(ctx, quarterId, asOf);
+    const asked = scope(ctx, { quarterId, unitId }, asOf);
+    const { facts } = await factsFor(ctx, asked.quarterId, asked.at);
     if (facts === null) return [];
     const byKeyResult = groupBy(facts.checkIns, (c) => c.keyResultId);
-    const scope = inScope(facts, unitId);
-    const byUnit = groupBy(facts.keyResults.filter(scope), (k) => k.unitId);
+    const byUnit = groupBy(facts.keyResults.filter(inScope(facts, asked.unitId)), (k) => k.unitId);
     return [...byUnit.entries()].flatMap(([unit, krs]) => {
       const gaps = krs.flatMap((kr) => {
         const gap = calibrationGap(kr, byKeyResult.get(kr.id) ?? []);
@@ -111,7 +120,8 @@ export class HistoryResolver {
     @Arg('asOf', () => DateTime, { nullable: true }) asOf: Date | null,
     @Ctx() ctx: Context,
   ): Promise<HealthFinding[]> {
-    const { facts } = await factsFor(ctx, quarterId, asOf);
+    const { at, ...asked } = scope(ctx, { quarterId, unitId }, asOf);
+    const { facts } = await factsFor(ctx, asked.quarterId, at);
     if (facts === null) return [];
     const earlierIds = (await ctx.read.quarters())
       .filter((q) => q.endsOn.getTime() <= facts.quarter.startsOn.getTime())
@@ -121,15 +131,16 @@ export class HistoryResolver {
     const earlier: QuarterFacts[] = [];
     for (const id of earlierIds) {
       if (earlier.length >= HEALTH_LOOKBACK) break;
-      const prior = await factsFor(ctx, id, asOf);
+      const prior = await factsFor(ctx, id, at);
       if (prior.facts) earlier.push(prior.facts);
     }
-    const units = unitId ? subtree(facts.units, unitId) : undefined;
+    const units = asked.unitId ? subtree(facts.units, asked.unitId) : undefined;
     return healthFindings({ facts, earlier, effortBudget: ctx.effortBudget }, units).map((f) => ({
       rule: f.rule,
       severity: f.severity as Severity,
       message: f.message,
-      subjectId: f.subjectId,
+      // The subject as it was at the instant asked about, like every id in an answer about the past.
+      subjectId: f.subjectId === null ? null : versioned(f.subjectId, at),
     }));
   }
 
@@ -145,6 +156,11 @@ export class HistoryResolver {
     description: 'Every event appended from now on that concerns the quarter or unit (all when both are omitted).',
     subscribe: ({ args, context }) => {
       const { quarterId, unitId } = args as { quarterId?: string | null; unitId?: string | null };
+      for (const [field, raw] of Object.entries({ quarterId, unitId })) {
+        const parsed = raw == null ? null : parseId(raw);
+        // The feed is of the present; an object as it was at an instant has no new events.
+        if (parsed?.at) throw historicalId(field, { id: parsed.id, at: parsed.at });
+      }
       return (context as Context).feed({ quarterId, unitId });
     },
   })

@@ -3,7 +3,8 @@ import type { CheckInDoc, KeyResultDoc, ObjectiveDoc } from '../../projections/d
 import type { Context } from '../context';
 import { DefineKeyResultInput, RecordCheckInInput, ReviseKeyResultInput, ScoreKeyResultInput } from '../inputs';
 import { CheckIn, DateTime, KeyResult, Objective } from '../types';
-import { assertPast, found, iso, readFor, versionOptions, viewOf, write } from './support';
+import { checkInId } from '../ids';
+import { askedAt, found, idOf, iso, keyResultAt, versionOptions, viewOf, write } from './support';
 
 @Resolver(() => KeyResult)
 export class KeyResultResolver {
@@ -13,10 +14,13 @@ export class KeyResultResolver {
     @Arg('asOf', () => DateTime, { nullable: true }) asOf: Date | null,
     @Ctx() ctx: Context,
   ): Promise<KeyResultDoc | null> {
-    assertPast(ctx, asOf);
-    const live = await ctx.read.keyResult(id);
-    if (live === null || asOf == null) return live;
-    return (await readFor(ctx, asOf, live.quarterId)).keyResult(id);
+    const { at, ids } = askedAt(ctx, { id }, asOf);
+    return keyResultAt(ctx, ids.id, at);
+  }
+
+  @FieldResolver(() => ID)
+  id(@Root() kr: KeyResultDoc): string {
+    return idOf(kr, kr.id);
   }
 
   @FieldResolver(() => Objective)
@@ -100,5 +104,13 @@ export class KeyResultResolver {
 
   private async load(ctx: Context, id: string): Promise<KeyResultDoc> {
     return found(await ctx.read.keyResult(id), 'key result');
+  }
+}
+
+@Resolver(() => CheckIn)
+export class CheckInResolver {
+  @FieldResolver(() => ID)
+  id(@Root() c: CheckInDoc): string {
+    return idOf(c, checkInId(c.id));
   }
 }

@@ -10,7 +10,7 @@ import {
   RetireObjectiveInput,
 } from '../inputs';
 import { DateTime, KeyResult, Objective, Quarter, Unit } from '../types';
-import { assertPast, found, readFor, versionOptions, viewOf, write } from './support';
+import { askedAt, found, idOf, objectiveAt, readFor, versionOptions, viewOf, write } from './support';
 
 export const objectiveStatus = (o: ObjectiveDoc): ObjectiveStatus =>
   o.lifecycle === 'RETIRED' ? ObjectiveStatus.RETIRED : o.score !== null ? ObjectiveStatus.SCORED : (o.lifecycle as ObjectiveStatus);
@@ -24,7 +24,8 @@ export class ObjectiveResolver {
     @Arg('asOf', () => DateTime, { nullable: true }) asOf: Date | null,
     @Ctx() ctx: Context,
   ): Promise<ObjectiveDoc[]> {
-    return (await readFor(ctx, asOf, quarterId)).objectives({ quarterId, unitId });
+    const { at, ids } = askedAt(ctx, { quarterId, unitId }, asOf);
+    return (await readFor(ctx, at, ids.quarterId)).objectives(ids);
   }
 
   @Query(() => Objective, { nullable: true })
@@ -33,11 +34,14 @@ export class ObjectiveResolver {
     @Arg('asOf', () => DateTime, { nullable: true }) asOf: Date | null,
     @Ctx() ctx: Context,
   ): Promise<ObjectiveDoc | null> {
-    assertPast(ctx, asOf);
-    const live = await ctx.read.objective(id);
-    if (live === null || asOf == null) return live;
+    const { at, ids } = askedAt(ctx, { id }, asOf);
     // An objective never changes quarter, so the live row says which quarter to replay.
-    return (await readFor(ctx, asOf, live.quarterId)).objective(id);
+    return objectiveAt(ctx, ids.id, at);
+  }
+
+  @FieldResolver(() => ID)
+  id(@Root() o: ObjectiveDoc): string {
+    return idOf(o, o.id);
   }
 
   @FieldResolver(() => Unit)

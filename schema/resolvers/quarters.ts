@@ -5,7 +5,7 @@ import type { Context } from '../context';
 import { QuarterPhase } from '../enums';
 import { PlanQuarterInput } from '../inputs';
 import { Quarter } from '../types';
-import { found, iso, versionOptions, viewOf, write } from './support';
+import { askedAt, found, idOf, iso, quarterAt, versionOptions, viewOf, write } from './support';
 
 @Resolver(() => Quarter)
 export class QuarterResolver {
@@ -15,8 +15,14 @@ export class QuarterResolver {
   }
 
   @Query(() => Quarter, { nullable: true })
-  quarter(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<QuarterDoc | null> {
-    return ctx.read.quarter(id);
+  quarter(@Arg('id', () => ID, { description: 'A versioned id answers the quarter as it was at its instant.' }) id: string, @Ctx() ctx: Context): Promise<QuarterDoc | null> {
+    const { at, ids } = askedAt(ctx, { id });
+    return quarterAt(ctx, ids.id, at);
+  }
+
+  @FieldResolver(() => ID)
+  id(@Root() quarter: QuarterDoc): string {
+    return idOf(quarter, quarter.id);
   }
 
   @FieldResolver(() => QuarterPhase)

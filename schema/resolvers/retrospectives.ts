@@ -4,17 +4,24 @@ import type { KeyResultDoc, QuarterDoc, RetrospectiveDoc, UnitDoc } from '../../
 import type { Context } from '../context';
 import { RecordRetrospectiveInput } from '../inputs';
 import { KeyResult, KeyResultCalibration, Quarter, Retrospective, Unit } from '../types';
-import { found, sameView, versionOptions, viewOf, write } from './support';
+import { retrospectiveId } from '../ids';
+import { askedAt, found, idOf, readFor, sameView, versionOptions, viewOf, write } from './support';
 
 @Resolver(() => Retrospective)
 export class RetrospectiveResolver {
-  @Query(() => [Retrospective])
-  retrospectives(
+  @Query(() => [Retrospective], { description: 'With a versioned quarterId or unitId: the retrospectives as they were at its instant.' })
+  async retrospectives(
     @Arg('quarterId', () => ID) quarterId: string,
     @Arg('unitId', () => ID, { nullable: true }) unitId: string | null,
     @Ctx() ctx: Context,
   ): Promise<RetrospectiveDoc[]> {
-    return ctx.read.retrospectives({ quarterId, unitId });
+    const { at, ids } = askedAt(ctx, { quarterId, unitId });
+    return (await readFor(ctx, at, ids.quarterId)).retrospectives(ids);
+  }
+
+  @FieldResolver(() => ID)
+  id(@Root() r: RetrospectiveDoc): string {
+    return idOf(r, retrospectiveId(r.unitId, r.quarterId));
   }
 
   @FieldResolver(() => Unit)

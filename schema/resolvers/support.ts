@@ -1,6 +1,8 @@
 import { rejected } from '../../domain/errors';
+import type { KeyResultDoc, ObjectiveDoc, QuarterDoc, UnitDoc } from '../../projections/docs';
 import { fromModel, modelOf, type ReadModel } from '../../projections/readModel';
 import type { Context } from '../context';
+import { parseId, versioned } from '../ids';
 
 /** Turns a read that must succeed after a write into a value (an absent row here is a bug). */
 export function found<T>(value: T | null, what: string): T {
@@ -42,8 +44,80 @@ export function assertPast(ctx: Context, asOf: Date | null | undefined): void {
   }
 }
 
+/** The id a document is answered with: versioned when it was read as of an instant. */
+export function idOf(doc: object, id: string): string {
+  return versioned(id, modelOf(doc)?.asOf);
+}
+
+/**
+ * The instant a query asks about and its ids as they are now: an explicit `asOf`, or the instant of
+ * versioned ids among its arguments (all of them must name the same instant, or AS_OF_MISMATCH).
+ * The instant must not be in the future; `bound` names an argument that may be (events' `until`).
+ */
+export function askedAt<A extends Record<string, string | null>>(
+  ctx: Context,
+  ids: A,
+  asOf: Date | null = null,
+  bound?: string,
+): { at: Date | null; ids: A } {
+  let at = asOf;
+  let from = bound ?? 'asOf';
+  let fromId = false;
+  const plain: Record<string, string | null> = {};
+  for (const [name, raw] of Object.entries(ids)) {
+    if (raw == null) {
+      plain[name] = null;
+      continue;
+    }
+    const parsed = parseId(raw);
+    plain[name] = parsed.id;
+    if (parsed.at === null) continue;
+    if (at !== null && at.getTime() !== parsed.at.getTime()) {
+      throw rejected(
+        'AS_OF_MISMATCH',
+        `${name} names ${parsed.id} as it was at ${parsed.at.toISOString()}, but ${from} asks about ${at.toISOString()}; ` +
+          'ask about one instant at a time.',
+      );
+    }
+    at = parsed.at;
+    from = name;
+    fromId = true;
+  }
+  if (bound === undefined || fromId) assertPast(ctx, at);
+  return { at, ids: plain as A };
+}
+
 /** The read model for a root query: live, or the quarter replayed as of `asOf`. */
 export async function readFor(ctx: Context, asOf: Date | null | undefined, quarterId: string): Promise<ReadModel> {
   assertPast(ctx, asOf);
   return asOf == null ? ctx.read : ctx.readAsOf(asOf, quarterId);
+}
+
+/*
+ * One object, now (at null) or as it was at an instant. Queries and node(id:) read through these, so
+ * an object refetched by its id is the object the first answer described. Nothing is ever deleted, so
+ * whatever existed at an instant exists now: the live row says which quarter to replay.
+ */
+
+/** Units are built only from events that concern no quarter: the replay of no quarter holds them all. */
+const NO_QUARTER = '';
+
+export async function unitAt(ctx: Context, id: string, at: Date | null): Promise<UnitDoc | null> {
+  return at === null ? ctx.read.unit(id) : (await ctx.readAsOf(at, NO_QUARTER)).unit(id);
+}
+
+export async function quarterAt(ctx: Context, id: string, at: Date | null): Promise<QuarterDoc | null> {
+  return at === null ? ctx.read.quarter(id) : (await ctx.readAsOf(at, id)).quarter(id);
+}
+
+export async function objectiveAt(ctx: Context, id: string, at: Date | null): Promise<ObjectiveDoc | null> {
+  const live = await ctx.read.objective(id);
+  if (live === null || at === null) return live;
+  return (await ctx.readAsOf(at, live.quarterId)).objective(id);
+}
+
+export async function keyResultAt(ctx: Context, id: string, at: Date | null): Promise<KeyResultDoc | null> {
+  const live = await ctx.read.keyResult(id);
+  if (live === null || at === null) return live;
+  return (await ctx.readAsOf(at, live.quarterId)).keyResult(id);
 }

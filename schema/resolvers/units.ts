@@ -3,7 +3,7 @@ import type { UnitDoc } from '../../projections/docs';
 import type { Context } from '../context';
 import { RegisterUnitInput, SetCheckInCadenceInput } from '../inputs';
 import { Unit } from '../types';
-import { found, versionOptions, viewOf, write } from './support';
+import { askedAt, found, idOf, unitAt, versionOptions, viewOf, write } from './support';
 
 @Resolver(() => Unit)
 export class UnitResolver {
@@ -13,8 +13,14 @@ export class UnitResolver {
   }
 
   @Query(() => Unit, { nullable: true })
-  unit(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<UnitDoc | null> {
-    return ctx.read.unit(id);
+  unit(@Arg('id', () => ID, { description: 'A versioned id answers the unit as it was at its instant.' }) id: string, @Ctx() ctx: Context): Promise<UnitDoc | null> {
+    const { at, ids } = askedAt(ctx, { id });
+    return unitAt(ctx, ids.id, at);
+  }
+
+  @FieldResolver(() => ID)
+  id(@Root() unit: UnitDoc): string {
+    return idOf(unit, unit.id);
   }
 
   @FieldResolver(() => Unit, { nullable: true })

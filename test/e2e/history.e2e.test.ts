@@ -1,5 +1,6 @@
 import { byRule, health, idBag, Okr, pairs } from '../support/okr';
 import { startTestServer, type TestServer } from '../support/server';
+import { versionedId } from '../support/versioned';
 
 /**
  * The quarter-history features over HTTP against the real server (real PostgreSQL, no mocks), one
@@ -140,7 +141,12 @@ describe('confidenceTrends', () => {
     expect(k1.calibration).toBeNull();
     const [scored] = await trends(id.p, '2027-04-03T12:00:00Z');
     expect(scored.points).toHaveLength(6);
-    expect(scored.calibration).toEqual({ keyResult: { id: id.k1 }, lastConfidence: 80, score: 0.6, gap: -0.2 });
+    expect(scored.calibration).toEqual({
+      keyResult: { id: versionedId(id.k1, '2027-04-03T12:00:00Z') },
+      lastConfidence: 80,
+      score: 0.6,
+      gap: -0.2,
+    });
   });
 
   it('answers an empty list for an unknown quarter', async () => {
@@ -296,7 +302,7 @@ describe('confidenceCalibration', () => {
     const q = `query($q: ID!, $u: ID, $asOf: DateTime) { confidenceCalibration(quarterId: $q, unitId: $u, asOf: $asOf) { unit { id checkInCadence } } }`;
     expect((await s.okr.ok(q, { q: Q1, u: id.p, asOf: null })).confidenceCalibration).toEqual([{ unit: { id: id.p, checkInCadence: 'MONTHLY' } }]);
     expect((await s.okr.ok(q, { q: Q1, u: id.p, asOf: '2027-04-05T12:00:00Z' })).confidenceCalibration).toEqual([
-      { unit: { id: id.p, checkInCadence: 'BIWEEKLY' } },
+      { unit: { id: versionedId(id.p, '2027-04-05T12:00:00Z'), checkInCadence: 'BIWEEKLY' } },
     ]);
   });
 
@@ -444,9 +450,9 @@ describe('effortAudit', () => {
     const asOf = async (at: string) => (await s.okr.ok(q, { q: Q1, u: id.eng, asOf: at })).effortAudit[0];
     expect(await asOf('2026-12-20T00:00:00Z')).toEqual({
       unit: { name: 'Engineering', children: [{ name: 'Payments' }, { name: 'Checkout' }] },
-      quarter: { id: Q1, phase: 'SETTING' },
+      quarter: { id: versionedId(Q1, '2026-12-20T00:00:00Z'), phase: 'SETTING' },
     });
-    expect((await asOf('2027-02-01T00:00:00Z')).quarter).toEqual({ id: Q1, phase: 'ACTIVE' });
+    expect((await asOf('2027-02-01T00:00:00Z')).quarter).toEqual({ id: versionedId(Q1, '2027-02-01T00:00:00Z'), phase: 'ACTIVE' });
     expect((await s.okr.ok(q, { q: Q1, u: id.eng, asOf: null })).effortAudit[0]).toEqual({
       unit: { name: 'Engineering', children: [{ name: 'Payments' }, { name: 'Checkout' }, { name: 'Fraud' }] },
       quarter: { id: Q1, phase: 'SCORING' },
@@ -488,7 +494,9 @@ describe('health', () => {
       expect(byRule(await health(s.okr, Q1), 'TOO_MANY_OBJECTIVES')).toEqual(pairs(['PROBLEM', id.six], ['WARNING', id.seven]));
       expect(byRule(await health(s.okr, Q1, id.six), 'TOO_MANY_OBJECTIVES')).toEqual([['PROBLEM', id.six]]);
       expect(byRule(await health(s.okr, Q1, id.four), 'TOO_MANY_OBJECTIVES')).toEqual([]);
-      expect(byRule(await health(s.okr, Q1, id.four, '2026-12-16T12:00:00Z'), 'TOO_MANY_OBJECTIVES')).toEqual([['WARNING', id.four]]);
+      expect(byRule(await health(s.okr, Q1, id.four, '2026-12-16T12:00:00Z'), 'TOO_MANY_OBJECTIVES')).toEqual([
+        ['WARNING', versionedId(id.four, '2026-12-16T12:00:00Z')],
+      ]);
     });
   });
 
@@ -563,7 +571,10 @@ describe('health', () => {
       );
       expect(findings.find((f) => f.subjectId === id.contradicted && f.rule === 'NO_REAL_BASELINE')?.message).toContain('its first reading was 12');
       // Before the back-dated reading was recorded, its first reading was the 0 of 2027-01-20.
-      expect(byRule(await health(s.okr, Q1, undefined, '2027-01-24T00:00:00Z'), 'NO_REAL_BASELINE')).toContainEqual(['INFO', id.backdated]);
+      expect(byRule(await health(s.okr, Q1, undefined, '2027-01-24T00:00:00Z'), 'NO_REAL_BASELINE')).toContainEqual([
+        'INFO',
+        versionedId(id.backdated, '2027-01-24T00:00:00Z'),
+      ]);
     });
   });
 
@@ -611,7 +622,9 @@ describe('health', () => {
     });
 
     it('as of an earlier instant: the findings of then', async () => {
-      expect(byRule(await health(s.okr, Q1, undefined, '2027-01-25T00:00:00Z'), 'FORGOTTEN_CHECK_IN')).toEqual([['WARNING', id.bi1]]);
+      expect(byRule(await health(s.okr, Q1, undefined, '2027-01-25T00:00:00Z'), 'FORGOTTEN_CHECK_IN')).toEqual([
+        ['WARNING', versionedId(id.bi1, '2027-01-25T00:00:00Z')],
+      ]);
     });
   });
 

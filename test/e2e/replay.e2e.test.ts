@@ -1,5 +1,6 @@
 import { Okr } from '../support/okr';
 import { startTestServer, type TestServer } from '../support/server';
+import { versionedAt, versionedId } from '../support/versioned';
 
 /**
  * The key property of the quarter-history release, over HTTP against the real server:
@@ -9,8 +10,10 @@ import { startTestServer, type TestServer } from '../support/server';
  * A whole quarter runs on the controlled clock. At several moments (before the quarter, setting,
  * active, scoring, closed) the live answers of every history-capable query are stored; the clock
  * always moves on before the next command. At the end every query is asked again with asOf: T and
- * must equal, field for field, what was stored at T. Back-dating is bitemporal: a reading recorded
- * after T about a moment before T changes today's picture of the past, never the answer as of T.
+ * must equal, field for field, what was stored at T, except that every id in it names the object as it
+ * was at T (`<id>@<T>`, see ../support/versioned.ts), so a client cache never mistakes it for today's.
+ * Back-dating is bitemporal: a reading recorded after T about a moment before T changes today's
+ * picture of the past, never the answer as of T.
  */
 
 let t: TestServer;
@@ -296,7 +299,7 @@ describe('asOf: T answers exactly what the same query answered live at T', () =>
       expect(['objective', 'keyResult']).toContain(q);
       return;
     }
-    expect(await ask(q, moment.at)).toEqual(moment.answers[q]);
+    expect(await ask(q, moment.at)).toEqual(versionedAt(moment.answers[q], moment.at));
   });
 
   it('captured the phases the moments were meant to cover', () => {
@@ -317,9 +320,9 @@ describe('asOf: T answers exactly what the same query answered live at T', () =>
     }
   });
 
-  it('asOf exactly now answers what the live query answers', async () => {
+  it('asOf exactly now answers what the live query answers (as of now)', async () => {
     for (const q of QUERY_NAMES) {
-      expect({ q, answer: await ask(q, okr.now()) }).toEqual({ q, answer: await ask(q, null) });
+      expect({ q, answer: await ask(q, okr.now()) }).toEqual({ q, answer: versionedAt(await ask(q, null), okr.now()) });
     }
   });
 
@@ -328,7 +331,7 @@ describe('asOf: T answers exactly what the same query answered live at T', () =>
     if (!moment) throw new Error('T3 not captured');
     const offset = new Date(Date.parse(moment.at) + 3_600_000).toISOString().replace('.000Z', '+01:00');
     for (const q of ['teamObjectives', 'keyResult', 'confidenceTrends', 'health'] as const) {
-      expect({ q, answer: await ask(q, offset) }).toEqual({ q, answer: moment.answers[q] });
+      expect({ q, answer: await ask(q, offset) }).toEqual({ q, answer: versionedAt(moment.answers[q], moment.at) });
     }
   });
 
@@ -376,11 +379,11 @@ describe('bitemporality: a reading recorded after T about a moment before T', ()
 
   it('does not change the answer as of T3', async () => {
     const { confidenceTrends } = await okr.ok(QUERIES.confidenceTrends, { q: Q, asOf: T3() });
-    const kr1 = confidenceTrends.find((s: any) => s.keyResult.id === ids.kr1);
+    const kr1 = confidenceTrends.find((s: any) => s.keyResult.id === versionedId(ids.kr1, T3()));
     expect(kr1.points.map((p: any) => p.at)).not.toContain(LATE);
     expect(kr1.points.map((p: any) => p.confidence)).toEqual([40, 60, 70]);
     expect(kr1.keyResult).toMatchObject({ confidence: 70, current: 0.5 });
-    expect(confidenceTrends).toEqual(answer('T3 active', 'confidenceTrends').confidenceTrends);
+    expect(confidenceTrends).toEqual(versionedAt(answer('T3 active', 'confidenceTrends').confidenceTrends, T3()));
 
     const { teamConfidence } = await okr.ok(QUERIES.teamConfidence, { q: Q, u: ids.engineering, asOf: T3() });
     expect(teamConfidence).toContainEqual({ weekStarting: '2027-01-25T00:00:00.000Z', meanConfidence: 57.5, checkIns: 2 });
