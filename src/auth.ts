@@ -11,6 +11,8 @@ export interface Principal {
   role: Role;
   /** Units a member may change; ignored for other roles. */
   units: readonly string[];
+  /** When the token expires (its `exp`); a WebSocket connection is closed then. None in local development mode. */
+  expiresAt?: Date;
 }
 
 /** The request carries no usable credentials. Answered with HTTP 401 and code UNAUTHENTICATED. */
@@ -62,7 +64,8 @@ function principalOf(payload: JWTPayload): Principal {
   if (!Array.isArray(list) || list.length > 1000 || !list.every((u) => typeof u === 'string' && u.length <= 200 && isWellFormedText(u))) {
     throw new AuthenticationError('The token\'s units claim must be a list of unit ids.');
   }
-  return { subject: sub, organisationId: org, role: role as Role, units: list as string[] };
+  const expiresAt = typeof payload.exp === 'number' ? new Date(payload.exp * 1000) : undefined;
+  return { subject: sub, organisationId: org, role: role as Role, units: list as string[], expiresAt };
 }
 
 /** Verifies `Authorization: Bearer <JWT>` (signature, expiry, issuer/audience when configured) and reads its claims. */

@@ -28,6 +28,7 @@ async function main(): Promise<void> {
       : undefined,
     introspection: config.introspection,
     effortBudget: (organisationId) => effortBudgetFor(config, organisationId),
+    webSocket: config.webSocket,
   });
   const endpoint = await server.listen(config.port, config.host);
   logger.info(`OKR ledger GraphQL API ready at ${endpoint}`, {
