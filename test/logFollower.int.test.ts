@@ -107,3 +107,27 @@ describe.each([
     positions.forEach((p, i) => expect(p).toBe((positions[0] ?? 0) + i));
   });
 });
+
+describe('the log follower with listeners per organisation', () => {
+  it('hands an event only to its own organisation\'s listeners and to those that follow every organisation', async () => {
+    const follower = new LogFollower({ sql: db.sql, listenUrl: null, pollMs: 20 });
+    const own: RecordedEvent[] = [];
+    const other: RecordedEvent[] = [];
+    const every: RecordedEvent[] = [];
+    follower.subscribe((e) => own.push(e), ORG);
+    const stopOther = follower.subscribe((e) => other.push(e), 'org-elsewhere');
+    follower.subscribe((e) => every.push(e));
+    await follower.start();
+    try {
+      const c = await db.client();
+      await appendCommitted(c, 'unit-orgs', 1);
+      await until(() => own.length === 1 && every.length === 1, 'the event');
+      stopOther();
+      await appendCommitted(c, 'unit-orgs', 2);
+      await until(() => own.length === 2 && every.length === 2, 'the second event');
+      expect(other).toEqual([]);
+    } finally {
+      await follower.stop();
+    }
+  });
+});
