@@ -7,6 +7,9 @@ import { errorFields, silentLogger } from './logger';
 
 export type EventListener = (event: RecordedEvent) => void;
 
+/** Listeners handed an event between two yields to the event loop (see LogFollower.deliver). */
+const FAN_OUT_SLICE = 100;
+
 export interface LogFollowerOptions {
   /** Reads the log (outside any transaction). */
   sql: Sql;
@@ -31,7 +34,8 @@ export interface LogFollowerOptions {
  *
  * Listeners may name the organisation they follow: an event then visits only its own organisation's
  * listeners, so the work of one append is bounded by that organisation's subscriptions, and one
- * tenant's many subscribers cost another tenant's events nothing.
+ * tenant's many subscribers cost another tenant's events nothing. Between slices of listeners it
+ * yields to the event loop, so other requests are served while a big fan-out runs.
  */
 export class LogFollower {
   private readonly store = new EventStore();
@@ -129,16 +133,22 @@ export class LogFollower {
       const page = await this.store.readAll(this.options.sql, { after: this.checkpoint, limit: 500 });
       for (const event of page) {
         this.checkpoint = event.position;
-        this.deliver(this.everyEvent, event);
         const own = this.byOrganisation.get(event.metadata.organisationId);
-        if (own) this.deliver(own, event);
+        await this.deliver(own ? [...this.everyEvent, ...own] : [...this.everyEvent], event);
       }
       if (page.length < 500) return;
     }
   }
 
-  private deliver(listeners: ReadonlySet<EventListener>, event: RecordedEvent): void {
-    for (const listener of listeners) {
+  /**
+   * Hands the event to each listener, in order. What a listener sets off (a subscriber's execution and
+   * send) runs as microtasks, which would hold the event loop until all of them are done: after every
+   * FAN_OUT_SLICE listeners this yields to I/O, so one organisation's large fan-out cannot keep another's
+   * requests waiting for its whole length.
+   */
+  private async deliver(listeners: readonly EventListener[], event: RecordedEvent): Promise<void> {
+    for (const [i, listener] of listeners.entries()) {
+      if (i > 0 && i % FAN_OUT_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
       try {
         listener(event);
       } catch (error) {

@@ -130,4 +130,21 @@ describe('the log follower with listeners per organisation', () => {
       await follower.stop();
     }
   });
+
+  it('hands every event, in order, to each of many listeners (delivered in slices with yields between)', async () => {
+    const follower = new LogFollower({ sql: db.sql, listenUrl: null, pollMs: 20 });
+    const seenBy = Array.from({ length: 250 }, () => [] as number[]);
+    seenBy.forEach((seen) => follower.subscribe((e) => seen.push(e.position), ORG));
+    await follower.start();
+    try {
+      const c = await db.client();
+      for (let n = 1; n <= 3; n += 1) await appendCommitted(c, 'unit-many', n);
+      await until(() => seenBy.every((seen) => seen.length === 3), 'three events for every listener');
+      const first = seenBy[0] as number[];
+      expect(first).toEqual([...first].sort((a, b) => a - b));
+      expect(seenBy.every((seen) => seen.join() === first.join())).toBe(true);
+    } finally {
+      await follower.stop();
+    }
+  });
 });

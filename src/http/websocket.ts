@@ -257,14 +257,17 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketEndpoint {
     sockets,
   );
 
+  let closed: Promise<void> | undefined;
   return {
     stats: () => ({ sockets: sockets.clients.size, subscriptions: admission.subscriptions }),
-    close: async () => {
-      await wsServer.dispose();
-      for (const socket of sockets.clients) socket.terminate();
-      await new Promise<void>((resolve) => sockets.close(() => resolve()));
-      throttle.flush();
-    },
+    // Once: graphql-ws's dispose fails on a server that is already closed.
+    close: () =>
+      (closed ??= (async () => {
+        await wsServer.dispose();
+        for (const socket of sockets.clients) socket.terminate();
+        await new Promise<void>((resolve) => sockets.close(() => resolve()));
+        throttle.flush();
+      })()),
   };
 }
 
