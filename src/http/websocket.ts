@@ -74,6 +74,8 @@ interface Connection {
   readonly who: { organisationId: string; subject: string };
   expiry: NodeJS.Timeout | undefined;
   closed: boolean;
+  /** One request context for all of the connection's subscriptions, made at the first subscribe. */
+  context: Context | undefined;
 }
 
 /**
@@ -163,6 +165,8 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketEndpoint {
           return false; // graphql-ws closes with 4403 Forbidden
         }
         const socket = ctx.extra.socket;
+        // Gone while it was being authenticated: its close has run already, so nothing may be counted.
+        if (socket.readyState !== socket.OPEN) return false;
         const who = { organisationId: principal.organisationId, subject: principal.subject };
         if (principal.expiresAt !== undefined && Date.now() >= principal.expiresAt.getTime()) {
           socket.close(CLOSE_CODES.tokenExpired, 'TOKEN_EXPIRED: the token expired; reconnect with a fresh token.');
@@ -175,7 +179,7 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketEndpoint {
           throttle.log('warn', `${who.organisationId}\u0000${who.subject}`, who, 'WebSocket connection refused', { reason: admitted.reason });
           return false;
         }
-        const connection: Connection = { id: randomUUID(), principal, socket, admitted, who, expiry: undefined, closed: false };
+        const connection: Connection = { id: randomUUID(), principal, socket, admitted, who, expiry: undefined, closed: false, context: undefined };
         connections.set(ctx, connection);
         watchExpiry(connection);
         return true;
@@ -232,7 +236,10 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketEndpoint {
         const connection = connections.get(ctx);
         // Present for every acknowledged connection (graphql-ws runs no subscribe before that).
         if (!connection) throw new Error('A subscription arrived on a connection that was never admitted.');
-        return options.context(randomUUID(), connection.principal);
+        // Shared by the connection's subscriptions (they only open feeds), rather than a database
+        // session and command handler per subscribe.
+        connection.context ??= options.context(connection.id, connection.principal);
+        return connection.context;
       },
       // A result instead of a stream means the request was refused before it started; errors there
       // without a path are the variables' (wrong type, missing): the client's mistake, as over HTTP.

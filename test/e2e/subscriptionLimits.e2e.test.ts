@@ -57,6 +57,21 @@ describe('connections', () => {
     expect(await within((await opened('org-p', 'pat')).outcome, 10_000, 'an answer')).toBe('acked');
   });
 
+  it('does not count a connection that went away while it was being authenticated', async () => {
+    const token = await mint('org-gone', 'gus');
+    for (let i = 0; i < 20; i += 1) {
+      const raw = new RawSocket(t.url);
+      await raw.opened;
+      raw.send({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } });
+      raw.socket.terminate();
+      await raw.closed;
+    }
+    await until(() => t.server.webSocket.stats().sockets === 0, 'the sockets gone');
+    const [a, b] = [await opened('org-gone', 'gus'), await opened('org-gone', 'gus')];
+    expect(await within(a.outcome, 10_000, 'an answer')).toBe('acked');
+    expect(await within(b.outcome, 10_000, 'an answer')).toBe('acked');
+  });
+
   it('refuses a fourth connection of one organisation with 4429 ORGANISATION_CONNECTION_LIMIT', async () => {
     for (const sub of ['ann', 'ann', 'bea']) expect(await within((await opened('org-o', sub)).outcome, 10_000, 'an answer')).toBe('acked');
     expect(await within((await opened('org-o', 'cid')).outcome, 10_000, 'an answer')).toEqual({ code: 4429, reason: expect.stringMatching(/^ORGANISATION_CONNECTION_LIMIT: /) });
