@@ -12,6 +12,8 @@ export interface Principal {
   role: Role;
   /** Units a member may change; ignored for other roles. */
   units: readonly string[];
+  /** When the token expires (its `exp`); a WebSocket connection is closed then. None in local development mode. */
+  expiresAt?: Date;
 }
 
 /** The request carries no usable credentials. Answered with HTTP 401 and code UNAUTHENTICATED. */
@@ -95,7 +97,8 @@ function principalOf(payload: JWTPayload): Principal {
       'The token\'s units claim must be a list of unit ids (printable text, without control or bidirectional formatting characters).',
     );
   }
-  return { subject: sub, organisationId: org, role: role as Role, units: list as string[] };
+  const expiresAt = typeof payload.exp === 'number' ? new Date(payload.exp * 1000) : undefined;
+  return { subject: sub, organisationId: org, role: role as Role, units: list as string[], expiresAt };
 }
 
 /** Refuses tokens that never expire, live longer than allowed, or claim to be issued in the future. */

@@ -28,6 +28,8 @@ export interface Config {
   corsOrigins: readonly string[];
   /** The longest a token may live, in seconds: tokens without exp, or expiring later than this, are refused. */
   jwtMaxLifetimeSeconds: number;
+  /** Limits of GraphQL over WebSocket (subscriptions). */
+  webSocket: WebSocketLimits;
 }
 
 /** OKR_JWT_MAX_LIFETIME when unset: 24 hours. */
@@ -143,6 +145,61 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtAudience: env.OKR_JWT_AUDIENCE || null,
     corsOrigins: corsOrigins(env.OKR_CORS_ORIGINS),
     jwtMaxLifetimeSeconds: int(env, 'OKR_JWT_MAX_LIFETIME', DEFAULT_JWT_MAX_LIFETIME_SECONDS, 60, MAX_JWT_MAX_LIFETIME_SECONDS),
+    webSocket: webSocketLimits(env),
+  };
+}
+
+/** What one tenant, person or connection may hold open over WebSocket; see README "Limits". */
+export interface WebSocketLimits {
+  /** Open sockets in all (authenticated or not yet). */
+  maxConnections: number;
+  maxConnectionsPerOrganisation: number;
+  /** A person is an organisation and a subject (`org` + `sub`). */
+  maxConnectionsPerPerson: number;
+  /** Active subscriptions in all. */
+  maxSubscriptions: number;
+  maxSubscriptionsPerOrganisation: number;
+  maxSubscriptionsPerConnection: number;
+  /** `subscribe` messages one connection may send per minute. */
+  subscribesPerMinute: number;
+  /** How long a new socket may take to send connection_init (ms). */
+  initTimeoutMs: number;
+  /** Largest message a client may send (bytes). */
+  maxMessageBytes: number;
+  /** Events that may wait for one subscriber before it is ended as too slow. */
+  maxQueuedEvents: number;
+  /** WebSocket log lines per person per minute (ten times that in all); the rest are counted in a summary. */
+  logLinesPerMinute: number;
+}
+
+export const DEFAULT_WEBSOCKET_LIMITS: WebSocketLimits = {
+  maxConnections: 2000,
+  maxConnectionsPerOrganisation: 200,
+  maxConnectionsPerPerson: 10,
+  maxSubscriptions: 10_000,
+  maxSubscriptionsPerOrganisation: 1000,
+  maxSubscriptionsPerConnection: 20,
+  subscribesPerMinute: 120,
+  initTimeoutMs: 5000,
+  maxMessageBytes: 64 * 1024,
+  maxQueuedEvents: 1000,
+  logLinesPerMinute: 10,
+};
+
+function webSocketLimits(env: NodeJS.ProcessEnv): WebSocketLimits {
+  const d = DEFAULT_WEBSOCKET_LIMITS;
+  return {
+    maxConnections: int(env, 'OKR_WS_MAX_CONNECTIONS', d.maxConnections, 1, 1_000_000),
+    maxConnectionsPerOrganisation: int(env, 'OKR_WS_MAX_CONNECTIONS_PER_ORGANISATION', d.maxConnectionsPerOrganisation, 1, 1_000_000),
+    maxConnectionsPerPerson: int(env, 'OKR_WS_MAX_CONNECTIONS_PER_PERSON', d.maxConnectionsPerPerson, 1, 1_000_000),
+    maxSubscriptions: int(env, 'OKR_WS_MAX_SUBSCRIPTIONS', d.maxSubscriptions, 1, 10_000_000),
+    maxSubscriptionsPerOrganisation: int(env, 'OKR_WS_MAX_SUBSCRIPTIONS_PER_ORGANISATION', d.maxSubscriptionsPerOrganisation, 1, 10_000_000),
+    maxSubscriptionsPerConnection: int(env, 'OKR_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', d.maxSubscriptionsPerConnection, 1, 10_000),
+    subscribesPerMinute: int(env, 'OKR_WS_SUBSCRIBES_PER_MINUTE', d.subscribesPerMinute, 1, 1_000_000),
+    initTimeoutMs: int(env, 'OKR_WS_INIT_TIMEOUT_MS', d.initTimeoutMs, 100, 600_000),
+    maxMessageBytes: int(env, 'OKR_WS_MAX_MESSAGE_BYTES', d.maxMessageBytes, 1024, 16 * 1024 * 1024),
+    maxQueuedEvents: int(env, 'OKR_WS_MAX_QUEUED_EVENTS', d.maxQueuedEvents, 1, 1_000_000),
+    logLinesPerMinute: int(env, 'OKR_WS_LOG_LINES_PER_MINUTE', d.logLinesPerMinute, 1, 1_000_000),
   };
 }
 

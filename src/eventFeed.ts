@@ -16,36 +16,29 @@ export function concerns(event: RecordedEvent, filter: FeedFilter): boolean {
   return true;
 }
 
+/**
+ * A subscriber did not take its events as fast as they were appended. The WebSocket endpoint answers it
+ * with code SUBSCRIBER_TOO_SLOW (README, "Errors"); the subscription ends, the connection stays open.
+ */
 export class SlowSubscriberError extends Error {
-  constructor(limit: number) {
-    super(`More than ${limit} events waited for this subscriber; it was disconnected. Resubscribe and catch up with the events query.`);
+  readonly code = 'SUBSCRIBER_TOO_SLOW';
+  constructor(readonly limit: number) {
+    super(`More than ${limit} events waited for this subscriber, so its subscription was ended. Resubscribe and catch up with the events query.`);
     this.name = 'SlowSubscriberError';
   }
 }
 
 /**
  * One subscriber's view of the follower: the events matching `filter`, from now on, as an async
- * iterator. A subscriber that falls more than `maxQueued` events behind is ended with an error
- * rather than buffering without bound.
+ * iterator. A subscriber that falls more than `maxQueued` events behind is ended with a
+ * SlowSubscriberError, and its queue is dropped at once, rather than buffering without bound.
+ * It listens to its own organisation's events only (see LogFollower.subscribe).
  */
-export function eventFeed(follower: LogFollower, filter: FeedFilter, maxQueued = 1000): AsyncIterableIterator<RecordedEvent> {
+export function eventFeed(follower: LogFollower, filter: FeedFilter, maxQueued = follower.maxQueuedPerSubscriber): AsyncIterableIterator<RecordedEvent> {
   const queued: RecordedEvent[] = [];
   let waiting: ((result: IteratorResult<RecordedEvent>) => void) | undefined;
   let failed: Error | undefined;
   let done = false;
-  const unsubscribe = follower.subscribe((event) => {
-    if (done || !concerns(event, filter)) return;
-    if (waiting) {
-      const resolve = waiting;
-      waiting = undefined;
-      resolve({ value: event, done: false });
-    } else if (queued.length >= maxQueued) {
-      failed = new SlowSubscriberError(maxQueued);
-      finish();
-    } else {
-      queued.push(event);
-    }
-  });
   const finish = () => {
     done = true;
     unsubscribe();
@@ -55,11 +48,25 @@ export function eventFeed(follower: LogFollower, filter: FeedFilter, maxQueued =
       resolve({ value: undefined, done: true });
     }
   };
+  const unsubscribe = follower.subscribe((event) => {
+    if (done || !concerns(event, filter)) return;
+    if (waiting) {
+      const resolve = waiting;
+      waiting = undefined;
+      resolve({ value: event, done: false });
+    } else if (queued.length >= maxQueued) {
+      queued.length = 0;
+      failed = new SlowSubscriberError(maxQueued);
+      finish();
+    } else {
+      queued.push(event);
+    }
+  }, filter.organisationId);
   return {
     next() {
+      if (failed) return Promise.reject(failed);
       const event = queued.shift();
       if (event) return Promise.resolve({ value: event, done: false });
-      if (failed) return Promise.reject(failed);
       if (done) return Promise.resolve({ value: undefined, done: true });
       return new Promise((resolve) => {
         waiting = resolve;

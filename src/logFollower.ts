@@ -7,6 +7,9 @@ import { errorFields, silentLogger } from './logger';
 
 export type EventListener = (event: RecordedEvent) => void;
 
+/** Listeners handed an event between two yields to the event loop (see LogFollower.deliver). */
+const FAN_OUT_SLICE = 100;
+
 export interface LogFollowerOptions {
   /** Reads the log (outside any transaction). */
   sql: Sql;
@@ -17,6 +20,8 @@ export interface LogFollowerOptions {
   /** Start after this position; default: the head at start (only new events). */
   after?: number;
   logger?: Logger;
+  /** Events that may wait for one subscriber of the live feed (eventFeed) before it is ended as too slow. */
+  maxQueuedPerSubscriber?: number;
 }
 
 /**
@@ -26,10 +31,16 @@ export interface LogFollowerOptions {
  * and commit-ordered (events/store.ts): no lower position can appear later. A notification on
  * channel okr_events wakes it at once; polling every `pollMs` covers lost notifications and a
  * LISTEN connection that is down (it reconnects with back-off).
+ *
+ * Listeners may name the organisation they follow: an event then visits only its own organisation's
+ * listeners, so the work of one append is bounded by that organisation's subscriptions, and one
+ * tenant's many subscribers cost another tenant's events nothing. Between slices of listeners it
+ * yields to the event loop, so other requests are served while a big fan-out runs.
  */
 export class LogFollower {
   private readonly store = new EventStore();
-  private readonly listeners = new Set<EventListener>();
+  private readonly everyEvent = new Set<EventListener>();
+  private readonly byOrganisation = new Map<string, Set<EventListener>>();
   private checkpoint = 0;
   private timer: NodeJS.Timeout | undefined;
   private listenClient: Client | undefined;
@@ -48,9 +59,29 @@ export class LogFollower {
     return this.checkpoint;
   }
 
-  subscribe(listener: EventListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  /** See LogFollowerOptions.maxQueuedPerSubscriber; default 1000. */
+  get maxQueuedPerSubscriber(): number {
+    return this.options.maxQueuedPerSubscriber ?? 1000;
+  }
+
+  /** Hands `listener` every new event, or only those of `organisationId` when given; returns the unsubscribe. */
+  subscribe(listener: EventListener, organisationId?: string): () => void {
+    if (organisationId === undefined) {
+      this.everyEvent.add(listener);
+      return () => void this.everyEvent.delete(listener);
+    }
+    let set = this.byOrganisation.get(organisationId);
+    if (!set) {
+      set = new Set();
+      this.byOrganisation.set(organisationId, set);
+    }
+    set.add(listener);
+    return () => {
+      const current = this.byOrganisation.get(organisationId);
+      if (!current) return;
+      current.delete(listener);
+      if (current.size === 0) this.byOrganisation.delete(organisationId);
+    };
   }
 
   async start(): Promise<void> {
@@ -102,15 +133,27 @@ export class LogFollower {
       const page = await this.store.readAll(this.options.sql, { after: this.checkpoint, limit: 500 });
       for (const event of page) {
         this.checkpoint = event.position;
-        for (const listener of this.listeners) {
-          try {
-            listener(event);
-          } catch (error) {
-            this.logger.error('a log listener failed', errorFields(error));
-          }
-        }
+        const own = this.byOrganisation.get(event.metadata.organisationId);
+        await this.deliver(own ? [...this.everyEvent, ...own] : [...this.everyEvent], event);
       }
       if (page.length < 500) return;
+    }
+  }
+
+  /**
+   * Hands the event to each listener, in order. What a listener sets off (a subscriber's execution and
+   * send) runs as microtasks, which would hold the event loop until all of them are done: after every
+   * FAN_OUT_SLICE listeners this yields to I/O, so one organisation's large fan-out cannot keep another's
+   * requests waiting for its whole length.
+   */
+  private async deliver(listeners: readonly EventListener[], event: RecordedEvent): Promise<void> {
+    for (const [i, listener] of listeners.entries()) {
+      if (i > 0 && i % FAN_OUT_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+      try {
+        listener(event);
+      } catch (error) {
+        this.logger.error('a log listener failed', errorFields(error));
+      }
     }
   }
 

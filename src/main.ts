@@ -35,6 +35,7 @@ async function main(): Promise<void> {
     introspection: config.introspection,
     corsOrigins: config.corsOrigins,
     effortBudget: (organisationId) => effortBudgetFor(config, organisationId),
+    webSocket: config.webSocket,
   });
   const endpoint = await server.listen(config.port, config.host);
   logger.info(`OKR ledger GraphQL API ready at ${endpoint}`, {

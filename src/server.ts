@@ -8,10 +8,11 @@ import type { Context } from '../schema/context';
 import { formatError } from '../schema/errors';
 import { queryLimits } from '../schema/limits';
 import { localAuthenticator, type Authenticator } from './auth';
+import { DEFAULT_WEBSOCKET_LIMITS, type WebSocketLimits } from './config';
 import { sqlOf } from './database';
 import { History } from './history';
 import { httpHandler } from './http/handler';
-import { attachWebSocket } from './http/websocket';
+import { attachWebSocket, type WebSocketEndpoint } from './http/websocket';
 import { Ledger } from './ledger';
 import { LogFollower } from './logFollower';
 import { errorFields, silentLogger, type Logger } from './logger';
@@ -37,10 +38,14 @@ export interface ServerOptions {
   introspection?: boolean;
   /** Origins whose pages may call the API from a browser (CORS); loopback ones too in local development mode. */
   corsOrigins?: readonly string[];
+  /** Limits of GraphQL over WebSocket; unset ones keep their defaults (config.ts). */
+  webSocket?: Partial<WebSocketLimits>;
 }
 
 export interface OkrServer {
   http: Server;
+  /** GraphQL over WebSocket: stats() tells the open sockets and subscriptions. */
+  webSocket: WebSocketEndpoint;
   /** Starts listening; resolves with the URL of the GraphQL endpoint. */
   listen(port: number, host: string): Promise<string>;
   /** Stops accepting connections, lets in-flight requests finish, stops Apollo. */
@@ -76,11 +81,13 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
   const logger = options.logger ?? silentLogger;
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const schema = await okrSchema();
+  const webSocketLimits: WebSocketLimits = { ...DEFAULT_WEBSOCKET_LIMITS, ...options.webSocket };
   const follower = new LogFollower({
     sql: sqlOf(options.orm.em.fork()),
     listenUrl: String(options.orm.config.get('clientUrl') ?? '') || null,
     pollMs: options.followerPollMs,
     logger,
+    maxQueuedPerSubscriber: webSocketLimits.maxQueuedEvents,
   });
   await follower.start();
   const validationRules = [queryLimits()];
@@ -126,10 +133,11 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
       onFinishWhileClosing: () => setImmediate(() => http.closeIdleConnections()),
     }),
   );
-  const webSocket = attachWebSocket({ http, schema, validationRules, authenticator, context, logger, maxPayload: maxBodyBytes });
+  const webSocket = attachWebSocket({ http, schema, validationRules, authenticator, context, logger, limits: webSocketLimits });
 
   return {
     http,
+    webSocket,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         http.once('error', reject);

@@ -107,3 +107,44 @@ describe.each([
     positions.forEach((p, i) => expect(p).toBe((positions[0] ?? 0) + i));
   });
 });
+
+describe('the log follower with listeners per organisation', () => {
+  it('hands an event only to its own organisation\'s listeners and to those that follow every organisation', async () => {
+    const follower = new LogFollower({ sql: db.sql, listenUrl: null, pollMs: 20 });
+    const own: RecordedEvent[] = [];
+    const other: RecordedEvent[] = [];
+    const every: RecordedEvent[] = [];
+    follower.subscribe((e) => own.push(e), ORG);
+    const stopOther = follower.subscribe((e) => other.push(e), 'org-elsewhere');
+    follower.subscribe((e) => every.push(e));
+    await follower.start();
+    try {
+      const c = await db.client();
+      await appendCommitted(c, 'unit-orgs', 1);
+      await until(() => own.length === 1 && every.length === 1, 'the event');
+      stopOther();
+      await appendCommitted(c, 'unit-orgs', 2);
+      await until(() => own.length === 2 && every.length === 2, 'the second event');
+      expect(other).toEqual([]);
+    } finally {
+      await follower.stop();
+    }
+  });
+
+  it('hands every event, in order, to each of many listeners (delivered in slices with yields between)', async () => {
+    const follower = new LogFollower({ sql: db.sql, listenUrl: null, pollMs: 20 });
+    const seenBy = Array.from({ length: 250 }, () => [] as number[]);
+    seenBy.forEach((seen) => follower.subscribe((e) => seen.push(e.position), ORG));
+    await follower.start();
+    try {
+      const c = await db.client();
+      for (let n = 1; n <= 3; n += 1) await appendCommitted(c, 'unit-many', n);
+      await until(() => seenBy.every((seen) => seen.length === 3), 'three events for every listener');
+      const first = seenBy[0] as number[];
+      expect(first).toEqual([...first].sort((a, b) => a - b));
+      expect(seenBy.every((seen) => seen.join() === first.join())).toBe(true);
+    } finally {
+      await follower.stop();
+    }
+  });
+});

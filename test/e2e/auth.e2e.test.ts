@@ -87,7 +87,7 @@ describe('authentication', () => {
     const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256' };
     const auth = jwtAuthenticator({ keys: createLocalJWKSet({ keys: [jwk] }) });
     const token = await new SignJWT({ org: 'org-a', role: 'analyst' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('rita').setExpirationTime('1h').sign(privateKey);
-    await expect(auth.authenticate(`Bearer ${token}`)).resolves.toEqual({ subject: 'rita', organisationId: 'org-a', role: 'analyst', units: [] });
+    await expect(auth.authenticate(`Bearer ${token}`)).resolves.toEqual({ subject: 'rita', organisationId: 'org-a', role: 'analyst', units: [], expiresAt: expect.any(Date) });
     await expect(auth.authenticate(`Bearer ${await mint({ org: 'org-a', role: 'admin' })}`)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 
