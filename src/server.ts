@@ -11,6 +11,7 @@ import { localAuthenticator, type Authenticator } from './auth';
 import { DEFAULT_WEBSOCKET_LIMITS, type WebSocketLimits } from './config';
 import { sqlOf } from './database';
 import { History } from './history';
+import { originAllowed } from './http/cors';
 import { httpHandler } from './http/handler';
 import { attachWebSocket, type WebSocketEndpoint } from './http/websocket';
 import { Ledger } from './ledger';
@@ -118,6 +119,7 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
     effortBudget: typeof budget === 'function' ? budget : () => budget,
   });
 
+  const corsOrigins = options.corsOrigins ?? [];
   let closing = false;
   const http: Server = createHttpServer(
     httpHandler({
@@ -126,14 +128,23 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
       context,
       logger,
       maxBodyBytes,
-      corsOrigins: options.corsOrigins ?? [],
+      corsOrigins,
       databaseReachable: () => databaseReachable(options.orm),
       closing: () => closing,
       // While closing, free each keep-alive connection as soon as its last answer is out.
       onFinishWhileClosing: () => setImmediate(() => http.closeIdleConnections()),
     }),
   );
-  const webSocket = attachWebSocket({ http, schema, validationRules, authenticator, context, logger, limits: webSocketLimits });
+  const webSocket = attachWebSocket({
+    http,
+    schema,
+    validationRules,
+    authenticator,
+    context,
+    logger,
+    limits: webSocketLimits,
+    originAllowed: (origin) => originAllowed(origin, { origins: corsOrigins, allowLoopback: !authenticator.enforced }),
+  });
 
   return {
     http,

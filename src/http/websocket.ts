@@ -13,6 +13,7 @@ import {
 } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { IncomingMessage } from 'node:http';
 import type { Context } from '../../schema/context';
 import { formatError } from '../../schema/errors';
 import { illFormedPath } from '../../schema/wellFormed';
@@ -31,6 +32,8 @@ export interface WebSocketOptions {
   context: (requestId: string, principal: Principal) => Context;
   logger: Logger;
   limits: WebSocketLimits;
+  /** Whether pages of another origin may open a socket (the CORS policy); the server's own origin always may. */
+  originAllowed?: (origin: string) => boolean;
 }
 
 export interface WebSocketStats {
@@ -61,6 +64,15 @@ export const CLOSE_CODES = {
   /** The server has its most connections open: RFC 6455 "try again later" (SERVER_CONNECTION_LIMIT). */
   serverBusy: 1013,
 } as const;
+
+/** Whether a page's origin is the server's own (the host the upgrade request was sent to). */
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  try {
+    return host !== undefined && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
 
 /** setTimeout takes at most 2^31-1 ms; a later expiry is re-checked when that fires. */
 const LONGEST_TIMER_MS = 2 ** 31 - 1;
@@ -101,7 +113,21 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketEndpoint {
     return error;
   };
 
-  const sockets = new WebSocketServer({ server: options.http, path: '/graphql', maxPayload: limits.maxMessageBytes });
+  const sockets = new WebSocketServer({
+    server: options.http,
+    path: '/graphql',
+    maxPayload: limits.maxMessageBytes,
+    // CORS does not cover WebSockets: a page may open a socket to any host. Browsers always send Origin, so
+    // a socket from a page of another origin than ours or the allowed ones is refused (403) at the upgrade;
+    // in local development mode, where no token is needed, that keeps other web sites out of the feed.
+    verifyClient: (
+      { origin, req }: { origin: string | undefined; req: IncomingMessage },
+      done: (allowed: boolean, status?: number, message?: string) => void,
+    ) => {
+      if (!origin || sameOrigin(origin, req.headers.host) || options.originAllowed?.(origin)) return done(true);
+      done(false, 403, 'This origin may not open a socket: add it to OKR_CORS_ORIGINS.');
+    },
+  });
   // Registered before graphql-ws's own listener, so a socket over the total cap is closed at once.
   sockets.on('connection', (socket) => {
     if (sockets.clients.size <= limits.maxConnections) return;
