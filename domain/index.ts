@@ -4,3 +4,4 @@ export * from './unit';
 export * from './quarter';
 export * from './objective';
 export * from './keyResult';
+export * from './commands';
