@@ -90,14 +90,19 @@ export function configFrom(env: NodeJS.ProcessEnv): Config {
 
 /**
  * Runs `work` against the configured database, as `npm start` would find it: DATABASE_URL, or the
- * embedded PostgreSQL (started here and stopped afterwards). Migrations are brought up to date.
+ * embedded PostgreSQL in OKR_DATA_DIR: joined when it is already running (`npm start` beside), else
+ * started here and stopped afterwards. Migrations are brought up to date.
  */
 export async function withDatabase<T>(config: Config, io: Io, work: (orm: MikroORM) => Promise<T>): Promise<T> {
   let embedded: EmbeddedDatabase | null = null;
   let url = config.databaseUrl;
   if (url === null) {
-    io.err(`Starting the embedded PostgreSQL in ${config.dataDir} (port ${config.embeddedPort})...\n`);
-    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPort });
+    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPort, progress: (line) => io.err(`${line}\n`) });
+    io.err(
+      embedded.attached
+        ? `Using the embedded PostgreSQL already running on port ${embedded.port} (${embedded.clusterDir}).\n`
+        : `Started the embedded PostgreSQL on port ${embedded.port} (${embedded.clusterDir}); it stops when this command ends.\n`,
+    );
     url = embedded.url;
   }
   try {
