@@ -105,7 +105,7 @@ describe('documentation links', () => {
     expect(broken).toEqual([]);
   });
 
-  it('never name ../shared or another place outside the repository', () => {
+  it('never name the sibling shared/ directory the project was specified from', () => {
     expect(docs.filter((doc) => /\.\.\/shared|\bshared\/(contract|notes|seed)\b/.test(readFileSync(path.join(ROOT, doc), 'utf8')))).toEqual([]);
   });
 });
