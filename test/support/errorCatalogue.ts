@@ -85,7 +85,9 @@ export function collectErrorCatalogue(): ErrorCatalogue {
       if (m[1]) add(notFound(m[1], 'x').reason, 'NOT_FOUND');
       else unlisted.push(`${at(m.index)}: notFound(${m[2]}, ...)`);
     }
-    for (const m of text.matchAll(/\b(requiredText|optionalText|finiteNumber|instant)\(\s*(?:'([A-Za-z]+)'|([^,]*)),/g)) {
+    // The validators of domain/validate.ts, where they are in scope (domain/, or imported from it).
+    const validators = file.startsWith('domain') || /from '(\.\.\/)+domain(\/validate)?'/.test(text);
+    for (const m of validators ? text.matchAll(/\b(requiredText|optionalText|finiteNumber|instant)\(\s*(?:'([A-Za-z]+)'|([^,]*)),/g) : []) {
       const validator = VALIDATORS[m[1] as string] as (field: string) => string[];
       if (m[2]) for (const reason of validator(m[2])) add(reason, 'BAD_USER_INPUT');
       else if (!/^\s*field\b/.test(m[3] ?? '')) unlisted.push(`${at(m.index)}: ${m[1]}(${m[3]}, ...)`);
