@@ -11,6 +11,15 @@ const PURE_DOMAIN_SYNTAX = [
   { selector: "CallExpression[callee.name='require']", message: 'domain/ imports statically, and only pure modules.' },
 ];
 
+/*
+ * Layers, innermost first; each imports only the layers before it (a rule per layer below):
+ *   events/       the catalogue and the store            imports nothing of ours
+ *   domain/       pure deciders                          events/catalogue
+ *   projections/  read models                            events/ (and domain/)
+ *   schema/       the GraphQL edge                       domain/, events/, projections/
+ *   src/          composition: server, database, CLI     anything
+ * test/ and bench/ may import every layer.
+ */
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'coverage/**', '.okr-data/**', 'bench/results.json'] },
   ...tseslint.configs.recommended,
@@ -68,6 +77,25 @@ export default tseslint.config(
     },
   },
   {
+    // schema/ is the GraphQL edge: it reads projections and calls the commands' interface (domain/commands.ts);
+    // the composition root (src/) plugs the implementations in, so schema/ never imports src/ or the ORM.
+    files: ['schema/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(@mikro-orm/|pg$|(\\.\\./)+src(/|$))',
+              message: 'schema/ imports domain/, events/ and projections/ only: no src/, no ORM or driver (put an interface below schema/ and implement it in src/).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Tests and benchmarks may reach any layer.
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',

@@ -53,7 +53,8 @@ export async function provisionDatabase(log: (line: string) => void): Promise<Be
   }
 
   const dataDir = await mkdtemp(path.join(tmpdir(), 'okr-bench-pg-'));
-  // As root, PostgreSQL runs as the `postgres` user, which must be able to enter the directory.
+  // Enterable by others, so that as root (PostgreSQL then runs as `postgres`) the cluster stays inside it
+  // and is removed with it.
   await chmod(dataDir, 0o755);
   const port = 55000 + Math.floor(Math.random() * 5000);
   log(`starting embedded PostgreSQL in ${dataDir} on 127.0.0.1:${port} (initdb takes a few seconds)`);
@@ -68,7 +69,7 @@ export async function provisionDatabase(log: (line: string) => void): Promise<Be
   return {
     url: running.url,
     kind: 'embedded',
-    dataDir: path.join(dataDir, 'pg'),
+    dataDir: running.clusterDir,
     async release() {
       try {
         await running.stop();

@@ -5,3 +5,4 @@ export * from './unit';
 export * from './quarter';
 export * from './objective';
 export * from './keyResult';
+export * from './commands';

@@ -13,7 +13,7 @@ import { upcast } from './upcasters';
 /**
  * The append-only event log.
  *
- * Ordering design (shared/notes/event-store.md, design C): every append updates the single row of
+ * Ordering: every append updates the single row of
  * okr_log_head inside its transaction, which both serialises appends and hands out positions.
  * A transaction holding the head row has all lower positions committed (or rolled back, in which
  * case the counter rolled back too), so positions are gap-free and visible in commit order: a

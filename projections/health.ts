@@ -3,8 +3,8 @@ import { effortAudits } from './effortAudit';
 import { DAY_MS, groupBy, mean, round, type QuarterFacts } from './quarterFacts';
 
 /**
- * Health findings: the failure modes of ../shared/seed/000_d17a831eaffb74f2.txt, computed from the
- * history. Each rule is named, pure, and says what to do. Nothing here refuses a command: the product
+ * Health findings: the failure modes of the practice described in docs/PRACTICE.md, computed from
+ * the history. Each rule is named, pure, and says what to do. Nothing here refuses a command: the product
  * records breaches of the practice and surfaces them.
  */
 

@@ -1,8 +1,8 @@
+import type { OkrCommands } from '../domain/commands';
 import type { ChainVerification } from '../events/audit';
 import type { RecordedEvent } from '../events/catalogue';
 import type { LogFilter } from '../events/store';
 import type { ReadModel } from '../projections/readModel';
-import type { Commands } from '../src/commands';
 
 /** Everything a resolver may use, built once per request. */
 export interface Context {
@@ -12,7 +12,7 @@ export interface Context {
   requestId: string;
   /** The instant the request is answered at (phases are derived from it). */
   now: Date;
-  commands: Commands;
+  commands: OkrCommands;
   read: ReadModel;
   /** Replaces `read` with a fresh one (no cached rows), after a write. */
   refreshRead(): void;

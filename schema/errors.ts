@@ -106,6 +106,14 @@ export function formatError(
     };
   }
   const code = formatted.extensions?.code;
+  if (code === 'GRAPHQL_VALIDATION_FAILED' && formatted.extensions?.validationErrorCode === 'INTROSPECTION_DISABLED') {
+    // Apollo's own message tells the client to change an ApolloServer option; say what the operator sets.
+    return {
+      ...base,
+      message: 'Introspection (__schema, __type) is turned off on this server; its operator can allow it with OKR_INTROSPECTION=true.',
+      extensions: { code: 'GRAPHQL_VALIDATION_FAILED', reason: 'INTROSPECTION_DISABLED' },
+    };
+  }
   // Errors raised deliberately with a known code, or by the request pipeline before any resolver
   // ran (parse, validation, variable coercion: these carry no path), keep their code.
   const deliberate = original instanceof GraphQLError || formatted.path === undefined;

@@ -1,7 +1,7 @@
 import { ArrayMaxSize, IsOptional, Length, Min, ValidateNested } from 'class-validator';
 import { Field, Float, ID, InputType, Int } from 'type-graphql';
 import { LIMITS } from '../domain/validate';
-import { IDEMPOTENCY_KEY_MAX } from '../src/ledger';
+import { IDEMPOTENCY_KEY_MAX } from '../domain/commands';
 import { Calibration, CheckInCadence, Direction, KeyResultKind, ProcessActivity, UnitLevel } from './enums';
 import { DateTime } from './types';
 

@@ -5,7 +5,7 @@ import { EARLIEST_INSTANT, LATEST_INSTANT, isAcceptedTime } from '../domain/cale
 import { Calibration, CheckInCadence, Direction, KeyResultKind, ProcessActivity, Severity, UnitLevel } from './enums';
 
 /*
- * Output types of ../shared/contract/okr.graphql. Relations (unit, parent, keyResults, ...) are
+ * Output types of the API contract, contract/okr.graphql. Relations (unit, parent, keyResults, ...) are
  * field resolvers in schema/resolvers, reading through the request's ReadModel.
  */
 

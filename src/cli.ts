@@ -90,14 +90,19 @@ export function configFrom(env: NodeJS.ProcessEnv): Config {
 
 /**
  * Runs `work` against the configured database, as `npm start` would find it: DATABASE_URL, or the
- * embedded PostgreSQL (started here and stopped afterwards). Migrations are brought up to date.
+ * embedded PostgreSQL in OKR_DATA_DIR: joined when it is already running (`npm start` beside), else
+ * started here and stopped afterwards. Migrations are brought up to date.
  */
 export async function withDatabase<T>(config: Config, io: Io, work: (orm: MikroORM) => Promise<T>): Promise<T> {
   let embedded: EmbeddedDatabase | null = null;
   let url = config.databaseUrl;
   if (url === null) {
-    io.err(`Starting the embedded PostgreSQL in ${config.dataDir} (port ${config.embeddedPort})...\n`);
-    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPort });
+    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPort, progress: (line) => io.err(`${line}\n`) });
+    io.err(
+      embedded.attached
+        ? `Using the embedded PostgreSQL already running on port ${embedded.port} (${embedded.clusterDir}).\n`
+        : `Started the embedded PostgreSQL on port ${embedded.port} (${embedded.clusterDir}); it stops when this command ends.\n`,
+    );
     url = embedded.url;
   }
   try {
@@ -172,7 +177,9 @@ function describeSeed(s: SeedSummary, config: Config, organisationId: string): s
     `  retrospectives ${s.retrospectives}, effort entries ${s.effortEntries}`,
     `  events         ${s.events}`,
     '',
-    `Try it: ${startHint}, then ask for the current quarter's OKRs:`,
+    ...examplePlaceholders(s),
+    '',
+    `Try it (with ${startHint} running): ask for the current quarter's OKRs:`,
     '',
     `  query {`,
     `    objectives(quarterId: "${s.currentQuarter.id}") {`,
@@ -185,6 +192,40 @@ function describeSeed(s: SeedSummary, config: Config, organisationId: string): s
     `    -d '${JSON.stringify({ query })}'`,
     '',
   ].join('\n');
+}
+
+/** The <...> placeholders of README's examples whose values `npm run seed` prints. */
+export const SEED_PLACEHOLDERS = [
+  '<current quarter>', '<previous quarter>', '<next quarter>', '<next quarter starts>', '<next quarter ends>', '<earlier instant>',
+  '<company id>', '<function id>', '<team id>', '<function objective id>', '<objective id>', '<key result id>',
+] as const;
+
+/** Their values for this demo, each with a note. */
+function examplePlaceholders(s: SeedSummary): string[] {
+  const instant = (d: Date) => d.toISOString().replace('.000Z', 'Z');
+  const day = (d: Date) => d.toISOString().slice(0, 10);
+  const e = s.examples;
+  const values: Record<(typeof SEED_PLACEHOLDERS)[number], [string, string]> = {
+    '<current quarter>': [s.currentQuarter.id, `${day(s.currentQuarter.startsOn)} to ${day(s.currentQuarter.endsOn)}`],
+    '<previous quarter>': [s.previousQuarter.id, 'scored and closed'],
+    '<next quarter>': [e.nextQuarter.id, 'not planned yet'],
+    '<next quarter starts>': [instant(e.nextQuarter.startsOn), ''],
+    '<next quarter ends>': [instant(e.nextQuarter.endsOn), ''],
+    '<earlier instant>': [instant(e.earlierInstant), 'in the past, for asOf'],
+    '<company id>': [e.company.id, e.company.name],
+    '<function id>': [e.function.id, e.function.name],
+    '<team id>': [e.team.id, e.team.name],
+    '<function objective id>': [e.functionObjective.id, `${e.function.name}: ${e.functionObjective.title}`],
+    '<objective id>': [e.objective.id, `${e.team.name}: ${e.objective.title}`],
+    '<key result id>': [e.keyResult.id, e.keyResult.title],
+  };
+  const rows = SEED_PLACEHOLDERS.map((name) => [name, ...values[name]] as const);
+  const width = Math.max(...rows.map(([name]) => name.length));
+  const valueWidth = Math.max(...rows.map(([, value]) => value.length));
+  return [
+    "README's examples use these values: put each in place of its <...> placeholder.",
+    ...rows.map(([name, value, note]) => `  ${name.padEnd(width)}  ${note ? `${value.padEnd(valueWidth)}  (${note})` : value}`),
+  ];
 }
 
 // ---- projections rebuild -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import type {
   UnitEvent,
 } from '../events/catalogue';
 import { streamId } from '../events/catalogue';
-import type { Actor, CommandOptions, CommandOutcome, Ledger, StreamReader } from './ledger';
+import type { Actor, Ledger, StreamReader } from './ledger';
 
 /*
  * One function per command: it names the target stream, loads the states the decision needs, and
@@ -61,7 +61,7 @@ async function loadObjectiveContext(read: StreamReader, objectiveId: string) {
   return { objective, quarter: await loadQuarter(read, objective.quarterId) };
 }
 
-type Options = CommandOptions;
+type Options = domain.CommandOptions;
 type Decided = Promise<DomainEvent[]>;
 
 /** What the actor may change: admins manage everything, members their units' OKRs, the rest nothing. */
@@ -76,7 +76,7 @@ export const ADMIN_ACCESS: Access = { role: 'admin', units: [] };
 const ADMIN_COMMANDS = new Set(['registerUnit', 'planQuarter', 'closeQuarter']);
 
 /** The commands, bound to a ledger, an actor and what the actor may do (one instance per request). */
-export class Commands {
+export class Commands implements domain.OkrCommands {
   constructor(
     private readonly ledger: Ledger,
     private readonly actor: Actor,
@@ -91,7 +91,7 @@ export class Commands {
     result: R,
     decide: (read: StreamReader, at: string) => Decided,
     options: Options = {},
-  ): Promise<CommandOutcome<R>> {
+  ): Promise<domain.CommandOutcome<R>> {
     const { role } = this.access;
     if (role === 'analyst' || role === 'auditor') {
       return Promise.reject(domain.forbidden('READ_ONLY_ROLE', `An ${role} reads the organisation's OKRs but changes nothing.`));

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { IDEMPOTENCY_KEY_MAX, type CommandOptions, type CommandOutcome } from '../domain/commands';
 import { DomainError, rejected } from '../domain/errors';
 import type { DomainEvent, Instant, RecordedEvent, StreamType } from '../events/catalogue';
 import { ConcurrencyError, IdempotencyRace } from '../events/errors';
@@ -14,12 +15,6 @@ export interface Actor {
   correlationId: string;
 }
 
-export interface CommandOptions {
-  /** The target stream's version the client last saw; a mismatch is a CONFLICT, never retried. */
-  expectedVersion?: number | null;
-  /** A retried command with the same key appends nothing and answers the same result. */
-  idempotencyKey?: string | null;
-}
 
 /**
  * Reads a stream's events (leaving out `skipTypes`, which the caller's fold ignores); every stream
@@ -39,14 +34,6 @@ export interface CommandSpec<R> {
   result: R;
 }
 
-export interface CommandOutcome<R> {
-  result: R;
-  events: RecordedEvent[];
-  /** True when an earlier request with the same idempotency key already did the work. */
-  replayed: boolean;
-}
-
-export const IDEMPOTENCY_KEY_MAX = 200;
 
 /** Deterministic JSON (sorted keys) so equal inputs hash equally. */
 function stableJson(value: unknown): string {

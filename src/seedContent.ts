@@ -3,7 +3,7 @@ import type { Calibration, KeyResultKind, UnitLevel } from '../events/catalogue'
 /*
  * The demo organisation's content for `npm run seed` (src/seed.ts writes it): units and their leads,
  * process effort per team, and two quarters of objectives and key results written the way
- * ../shared/seed/000_d17a831eaffb74f2.txt recommends, with a few deliberate flaws for the health checks.
+ * docs/PRACTICE.md describes, with a few deliberate flaws for the health checks.
  */
 
 // ---- the organisation ----------------------------------------------------------------------------

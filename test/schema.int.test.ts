@@ -5,7 +5,8 @@ import { emittedSdl } from '../src/emitSchema';
 import { EMITTED_SCHEMA_PATH } from '../schema/build';
 import { createTestDatabase, type TestDatabase } from './support/database';
 
-const CONTRACT = path.resolve(__dirname, '../../shared/contract/okr.graphql');
+/** The API contract, kept in the repository (see README, "The GraphQL API"). */
+const CONTRACT = path.resolve(__dirname, '../contract/okr.graphql');
 
 describe('the GraphQL schema', () => {
   it('breaks nothing in the contract (findBreakingChanges is empty)', async () => {

@@ -59,6 +59,23 @@ describe('seedDemo', () => {
     expect(summary.lastRecordedAt.getTime()).toBeLessThanOrEqual(NOW.getTime());
   });
 
+  it("names the values of README's example placeholders: the next quarter, a past instant, and ids that exist", () => {
+    const e = summary.examples;
+    expect(e.nextQuarter).toMatchObject({ id: '2027-Q1', startsOn: new Date('2027-01-01T00:00:00Z'), endsOn: new Date('2027-04-01T00:00:00Z') });
+    // Two weeks before now, at midnight: inside the current quarter and in the past (asOf refuses the future).
+    expect(e.earlierInstant).toEqual(new Date('2026-11-04T00:00:00Z'));
+    expect(events.some((ev) => ev.type === 'QuarterPlanned' && ev.data.quarterId === '2027-Q1')).toBe(false);
+    const registered = (id: string) => events.find((ev) => ev.type === 'UnitRegistered' && ev.data.unitId === id)?.data;
+    expect(registered(e.company.id)).toMatchObject({ level: 'COMPANY', name: e.company.name });
+    expect(registered(e.function.id)).toMatchObject({ level: 'FUNCTION', parentId: e.company.id });
+    expect(registered(e.team.id)).toMatchObject({ level: 'TEAM', parentId: e.function.id });
+    const drafted = (id: string) => events.find((ev) => ev.type === 'ObjectiveDrafted' && ev.data.objectiveId === id)?.data;
+    expect(drafted(e.functionObjective.id)).toMatchObject({ unitId: e.function.id, quarterId: '2026-Q4' });
+    expect(drafted(e.objective.id)).toMatchObject({ unitId: e.team.id, quarterId: '2026-Q4', parentId: e.functionObjective.id });
+    const defined = events.find((ev) => ev.type === 'KeyResultDefined' && ev.data.keyResultId === e.keyResult.id)?.data;
+    expect(defined).toMatchObject({ objectiveId: e.objective.id, title: e.keyResult.title });
+  });
+
   it('registers a company, two functions and four teams, at least two of them in Engineering', async () => {
     const units = await db.sql.query<{ id: string; name: string; level: string; parent_id: string | null }>(
       'SELECT id, name, level, parent_id FROM okr_units WHERE organisation_id = ?',

@@ -8,7 +8,7 @@ import { pgSql } from './support/pgSql';
 
 /**
  * The event store against real PostgreSQL: optimistic concurrency, idempotency, atomicity,
- * immutability, and the ordering tests of shared/notes/event-store.md.
+ * immutability, and ordering: a reader that keeps only the last position it saw never skips an event.
  */
 
 const ORG = 'org-store';
@@ -222,7 +222,7 @@ describe('history cannot be rewritten (database trigger)', () => {
   });
 });
 
-describe('reading the whole log never skips an event (shared/notes/event-store.md)', () => {
+describe('reading the whole log never skips an event', () => {
   /** A reader that keeps "the last position I saw" as its only checkpoint, like a naive projection. */
   function follower() {
     let checkpoint = 0;

@@ -318,7 +318,10 @@ describe('introspection', () => {
       const res = await postText(url, JSON.stringify({ query }));
       expect(res.status).toBe(400);
       expect(res.json.errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
-      expect(res.json.errors[0].message).toMatch(/introspection/i);
+      expect(res.json.errors[0].extensions.reason).toBe('INTROSPECTION_DISABLED');
+      // It names the setting that turns it on, not Apollo's constructor option.
+      expect(res.json.errors[0].message).toMatch(/OKR_INTROSPECTION=true/);
+      expect(res.json.errors[0].message).not.toMatch(/ApolloServer/);
       expect(res.json.data).toBeUndefined();
     });
 

