@@ -48,7 +48,7 @@ export interface OkrCommands {
   defineKeyResult(input: Omit<DefineKeyResult, 'keyResultId'>, options?: CommandOptions): Outcome<KeyResultIds>;
   reviseKeyResult(input: ReviseKeyResult, options?: CommandOptions): Outcome<KeyResultIds>;
   recordCheckIn(input: Omit<RecordCheckIn, 'at'>, options?: CommandOptions): Outcome<KeyResultIds>;
-  scoreKeyResult(input: ScoreKeyResult, options?: CommandOptions): Outcome<KeyResultIds>;
+  scoreKeyResult(input: Omit<ScoreKeyResult, 'at'>, options?: CommandOptions): Outcome<KeyResultIds>;
   recordRetrospective(input: RecordRetrospective, options?: CommandOptions): Outcome<UnitQuarterIds>;
   logProcessEffort(input: Omit<LogProcessEffort, 'at'>, options?: CommandOptions): Outcome<UnitQuarterIds>;
 }
