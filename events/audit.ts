@@ -61,7 +61,7 @@ export interface ChainVerification {
 }
 
 /** The longest stretch verification computes without letting other work run (milliseconds). */
-const TIME_SLICE_MS = 10;
+const TIME_SLICE_MS = 2;
 
 /**
  * Recomputes the whole chain from the stored events and compares it with the stored hashes, the

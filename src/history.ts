@@ -6,7 +6,7 @@ import { sqlOf } from './database';
 /** Events read per page, folded per batch, and the longest stretch of folding without a pause (ms). */
 const REPLAY_PAGE = 2000;
 const REPLAY_BATCH = 50;
-const TIME_SLICE_MS = 10;
+const TIME_SLICE_MS = 2;
 
 /**
  * Answers "what did the read model look like at instant T": the log is a prefix at any recorded
