@@ -4,7 +4,8 @@
  *
  * Database: DATABASE_URL's server (a fresh okr_bench_<random> database, dropped at the end), else an
  * embedded PostgreSQL in a temporary directory (stopped and removed at the end).
- * BENCH_SECONDS (default 10) sets the measured duration of every scenario.
+ * BENCH_SECONDS (default 10) sets the measured duration of every scenario; BENCH_ONLY=noisy runs only
+ * the noisy-neighbour scenario (bench/noisyNeighbour.ts).
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
@@ -27,8 +28,12 @@ import { provisionDatabase, type BenchDatabase } from './database';
 import type { ClientConfig, ClientResult } from './graphqlClient';
 import { mean, round, summarise, table, type LatencySummary } from './stats';
 import { historyBench } from './history';
+import { noisyNeighbour } from './noisyNeighbour';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? '10');
+/** BENCH_ONLY=noisy runs only the noisy-neighbour scenario (on a fresh database, like the full run). */
+const ONLY = process.env.BENCH_ONLY?.trim() || null;
+if (ONLY !== null && ONLY !== 'noisy') throw new Error('BENCH_ONLY takes one value: noisy.');
 if (!Number.isFinite(SECONDS) || SECONDS <= 0 || SECONDS > 60) throw new Error('BENCH_SECONDS must be a number in (0, 60].');
 const DURATION_MS = SECONDS * 1000;
 /** Safety cap on iterations per writer/connection/client: every loop is bounded by time AND count. */
@@ -695,6 +700,15 @@ async function main(): Promise<void> {
     orm = await openDatabase(db.url);
     const machine = await machineFacts(orm, db);
     log(`PostgreSQL: ${machine.postgres}`);
+    if (ONLY === 'noisy') {
+      const noisy = await noisyNeighbour(orm, db.url, SECONDS, log);
+      const results = { command: 'BENCH_ONLY=noisy npm run bench', startedAt: startedAt.toISOString(), secondsPerScenario: SECONDS, machine, noisyNeighbour: noisy.results };
+      process.stdout.write(`OKR ledger benchmark (noisy neighbour only) — ${startedAt.toISOString()} — ${SECONDS} s measured per phase\n\n${noisy.report}\n`);
+      const file = path.join(__dirname, 'results.json');
+      await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+      log(`wrote ${path.relative(process.cwd(), file)}`);
+      return;
+    }
     // First, on an empty log: its history is recorded before the live scenarios' appends.
     const history = await historyBench(orm, log);
 
@@ -747,6 +761,9 @@ async function main(): Promise<void> {
     log(`GraphQL team-quarter query, ${GRAPHQL_CLIENTS} clients, ${SECONDS} s`);
     const gql = await graphql(orm, fixture);
 
+    log(`noisy neighbour: one organisation attacking while another runs the team-quarter query, ${SECONDS} s per phase`);
+    const noisy = await noisyNeighbour(orm, db.url, SECONDS, log);
+
     const [counts] = await sql.query<{ events: string; check_ins: string }>(
       'SELECT (SELECT count(*) FROM okr_events) AS events, (SELECT count(*) FROM okr_check_ins) AS check_ins',
     );
@@ -770,6 +787,7 @@ async function main(): Promise<void> {
       dataAccessLayers: layers,
       graphql: gql,
       history: history.results,
+      noisyNeighbour: noisy.results,
       finalCounts: { okrEvents: Number(counts?.events ?? 0), okrCheckIns: Number(counts?.check_ins ?? 0) },
       loadAverage1m: { start: Number(loadStart), end: round(os.loadavg()[0] ?? Number.NaN, 2) },
       benchWallSeconds: 0,
@@ -864,6 +882,8 @@ async function main(): Promise<void> {
     out.push(`Database at the end: ${results.finalCounts.okrEvents} events, ${results.finalCounts.okrCheckIns} check-ins. Bench wall time ${results.benchWallSeconds} s.`);
     out.push('');
     out.push(history.report);
+    out.push('');
+    out.push(noisy.report);
     process.stdout.write(`${out.join('\n')}\n`);
     const file = path.join(__dirname, 'results.json');
     await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);

@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'UNAUTHENTICATED'
   | 'SERVICE_UNAVAILABLE'
+  | 'RATE_LIMITED'
+  | 'CLIENT_CLOSED_REQUEST'
   | 'INTERNAL_SERVER_ERROR';
 
 /** Connection failures (class 08 but not 08P01, a protocol violation: that is a bad request, not an outage). */
@@ -63,6 +65,9 @@ const REQUEST_CODES = new Set([
   'NOT_IMPLEMENTED',
   'NOT_FOUND',
   'CONFLICT',
+  // Admission (src/http/admission.ts): too many requests or scans at once; the client has gone.
+  'RATE_LIMITED',
+  'CLIENT_CLOSED_REQUEST',
 ]);
 
 /**
@@ -119,7 +124,15 @@ export function formatError(
   const deliberate = original instanceof GraphQLError || formatted.path === undefined;
   if (typeof code === 'string' && REQUEST_CODES.has(code) && deliberate) {
     const reason = formatted.extensions?.reason;
-    return { ...base, extensions: typeof reason === 'string' ? { code, reason } : { code } };
+    const retryAfterSeconds = formatted.extensions?.retryAfterSeconds;
+    return {
+      ...base,
+      extensions: {
+        code,
+        ...(typeof reason === 'string' ? { reason } : {}),
+        ...(typeof retryAfterSeconds === 'number' ? { retryAfterSeconds } : {}),
+      },
+    };
   }
   report(original);
   return { ...base, message: 'Internal server error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } };

@@ -30,6 +30,10 @@ export interface Config {
   jwtMaxLifetimeSeconds: number;
   /** Limits of GraphQL over WebSocket (subscriptions). */
   webSocket: WebSocketLimits;
+  /** Admission, slow clients and timeouts (README, Limits). */
+  limits: ServerLimits;
+  /** The bearer token that opens GET /metrics outside local development mode; null: /metrics is off there. */
+  metricsToken: string | null;
 }
 
 /** OKR_JWT_MAX_LIFETIME when unset: 24 hours. */
@@ -41,6 +45,52 @@ const MAX_JWT_MAX_LIFETIME_SECONDS = 30 * 24 * 60 * 60;
  * flag is absent or blank. Every command with that flag goes through here.
  */
 export const organisationOption = (raw: string | null | undefined, configured: string): string => raw?.trim() || configured;
+
+/** Every admission limit and connection timeout of the server (README, Limits). */
+export interface ServerLimits {
+  /** Requests a person, and an organisation, may start per `rateWindowSeconds`; 0 turns a limit off. */
+  ratePerPerson: number;
+  ratePerOrganisation: number;
+  rateWindowSeconds: number;
+  /** Where rate limits count: this process, or PostgreSQL (shared by every instance on the database). */
+  rateStore: 'memory' | 'postgres';
+  /** Requests of a person, and of an organisation, in flight at once; 0 turns a limit off. */
+  concurrencyPerPerson: number;
+  concurrencyPerOrganisation: number;
+  /** Scans and replays (verifyAuditLog, asOf) running at once per organisation and in total, waiting per organisation, and the longest wait. */
+  expensivePerOrganisation: number;
+  expensiveTotal: number;
+  expensiveQueuePerOrganisation: number;
+  expensiveWaitMs: number;
+  /** Time allowed to receive a request's headers, and the whole request (body included). */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open. */
+  keepAliveTimeoutMs: number;
+  /** Time allowed to hand a finished answer to a client that reads it; then the connection is dropped. */
+  sendTimeoutMs: number;
+}
+
+/** The defaults of `npm start` (README, Limits). */
+export const DEFAULT_LIMITS: ServerLimits = {
+  ratePerPerson: 20,
+  ratePerOrganisation: 200,
+  rateWindowSeconds: 1,
+  rateStore: 'memory',
+  concurrencyPerPerson: 8,
+  concurrencyPerOrganisation: 16,
+  expensivePerOrganisation: 2,
+  expensiveTotal: 4,
+  expensiveQueuePerOrganisation: 16,
+  expensiveWaitMs: 15_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  sendTimeoutMs: 30_000,
+};
+
+/** Scans and replays each hold a database connection: at most this many run at once, leaving the rest of the pool (20) to everything else. */
+export const MAX_EXPENSIVE_TOTAL = 10;
 
 /** True when requests must carry a token. */
 export const authConfigured = (config: Pick<Config, 'jwtSecret' | 'jwksUrl'>): boolean =>
@@ -146,6 +196,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: corsOrigins(env.OKR_CORS_ORIGINS),
     jwtMaxLifetimeSeconds: int(env, 'OKR_JWT_MAX_LIFETIME', DEFAULT_JWT_MAX_LIFETIME_SECONDS, 60, MAX_JWT_MAX_LIFETIME_SECONDS),
     webSocket: webSocketLimits(env),
+    limits: limitsFrom(env),
+    metricsToken: metricsTokenFrom(env),
   };
 }
 
@@ -227,4 +279,41 @@ function corsOrigins(raw: string | undefined): string[] {
     origins.push(origin);
   }
   return origins;
+}
+
+function limitsFrom(env: NodeJS.ProcessEnv): ServerLimits {
+  const d = DEFAULT_LIMITS;
+  const rateStore = env.OKR_RATE_STORE?.trim() || d.rateStore;
+  if (rateStore !== 'memory' && rateStore !== 'postgres') throw new ConfigError(`OKR_RATE_STORE must be memory or postgres (got "${rateStore}").`);
+  const limits: ServerLimits = {
+    ratePerPerson: int(env, 'OKR_RATE_PERSON', d.ratePerPerson, 0, 100_000),
+    ratePerOrganisation: int(env, 'OKR_RATE_ORGANISATION', d.ratePerOrganisation, 0, 1_000_000),
+    rateWindowSeconds: d.rateWindowSeconds,
+    rateStore,
+    concurrencyPerPerson: int(env, 'OKR_CONCURRENCY_PERSON', d.concurrencyPerPerson, 0, 10_000),
+    concurrencyPerOrganisation: int(env, 'OKR_CONCURRENCY_ORGANISATION', d.concurrencyPerOrganisation, 0, 100_000),
+    expensivePerOrganisation: int(env, 'OKR_EXPENSIVE_PER_ORGANISATION', d.expensivePerOrganisation, 1, MAX_EXPENSIVE_TOTAL),
+    expensiveTotal: int(env, 'OKR_EXPENSIVE_TOTAL', d.expensiveTotal, 1, MAX_EXPENSIVE_TOTAL),
+    expensiveQueuePerOrganisation: int(env, 'OKR_EXPENSIVE_QUEUE', d.expensiveQueuePerOrganisation, 0, 1000),
+    expensiveWaitMs: int(env, 'OKR_EXPENSIVE_WAIT_MS', d.expensiveWaitMs, 100, 600_000),
+    headersTimeoutMs: int(env, 'OKR_HEADERS_TIMEOUT_MS', d.headersTimeoutMs, 1000, 600_000),
+    requestTimeoutMs: int(env, 'OKR_REQUEST_TIMEOUT_MS', d.requestTimeoutMs, 1000, 3_600_000),
+    keepAliveTimeoutMs: int(env, 'OKR_KEEP_ALIVE_TIMEOUT_MS', d.keepAliveTimeoutMs, 100, 600_000),
+    sendTimeoutMs: int(env, 'OKR_SEND_TIMEOUT_MS', d.sendTimeoutMs, 1000, 3_600_000),
+  };
+  if (limits.expensivePerOrganisation > limits.expensiveTotal) {
+    throw new ConfigError('OKR_EXPENSIVE_PER_ORGANISATION must not exceed OKR_EXPENSIVE_TOTAL.');
+  }
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new ConfigError('OKR_HEADERS_TIMEOUT_MS must not exceed OKR_REQUEST_TIMEOUT_MS (the headers are part of the request).');
+  }
+  return limits;
+}
+
+function metricsTokenFrom(env: NodeJS.ProcessEnv): string | null {
+  const token = env.OKR_METRICS_TOKEN || null;
+  if (token !== null && (token.length < 32 || !/^[\x21-\x7e]+$/.test(token))) {
+    throw new ConfigError('OKR_METRICS_TOKEN must be at least 32 printable characters without spaces (e.g. openssl rand -hex 32).');
+  }
+  return token;
 }

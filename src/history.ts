@@ -3,6 +3,11 @@ import { EventStore } from '../events/store';
 import { MemoryReadModel } from '../projections/memory';
 import { sqlOf } from './database';
 
+/** Events read per page, folded per batch, and the longest stretch of folding without a pause (ms). */
+const REPLAY_PAGE = 2000;
+const REPLAY_BATCH = 50;
+const TIME_SLICE_MS = 2;
+
 /**
  * Answers "what did the read model look like at instant T": the log is a prefix at any recorded
  * time (recorded_at never goes backwards), so the state at T is the same pure projections folded over
@@ -50,8 +55,17 @@ export class History {
   private async replay(organisationId: string, quarterId: string, at: Date, upTo: number): Promise<MemoryReadModel> {
     const model = new MemoryReadModel(at);
     const sql = sqlOf(this.orm.em.fork());
-    for await (const page of this.store.stream(sql, { organisationId, quarterId, withUntagged: true, until: at })) {
-      model.apply(page.filter((e) => e.position <= upTo));
+    let slice = performance.now();
+    for await (const page of this.store.stream(sql, { organisationId, quarterId, withUntagged: true, until: at }, REPLAY_PAGE)) {
+      const events = page.filter((e) => e.position <= upTo);
+      for (let i = 0; i < events.length; i += REPLAY_BATCH) {
+        model.apply(events.slice(i, i + REPLAY_BATCH));
+        // Folding is CPU work on the server's only thread: let other requests run every few milliseconds.
+        if (performance.now() - slice >= TIME_SLICE_MS) {
+          await new Promise((resolve) => setImmediate(resolve));
+          slice = performance.now();
+        }
+      }
     }
     return model;
   }

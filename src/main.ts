@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { getHeapStatistics } from 'node:v8';
 import { jwtAuthenticator } from './auth';
 import { authConfigured, effortBudgetFor, loadConfig } from './config';
 import { openDatabase } from './database';
@@ -46,11 +47,16 @@ async function main(): Promise<void> {
     corsOrigins: config.corsOrigins,
     effortBudget: (organisationId) => effortBudgetFor(config, organisationId),
     webSocket: config.webSocket,
+    limits: config.limits,
+    metricsToken: config.metricsToken,
   });
   const endpoint = await server.listen(config.port, config.host);
   logger.info(`OKR ledger GraphQL API ready at ${endpoint}`, {
     database: embedded ? `embedded (${config.dataDir})` : 'DATABASE_URL',
     organisation: config.organisationId,
+    // The memory ceiling node runs under (npm start: --max-old-space-size, OKR_MAX_HEAP_MB).
+    heapLimitMB: Math.round(getHeapStatistics().heap_size_limit / 1024 / 1024),
+    rateStore: config.limits.rateStore,
   });
   if (!authConfigured(config)) {
     logger.warn(

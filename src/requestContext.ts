@@ -9,6 +9,7 @@ import { Commands } from './commands';
 import { inSnapshot, sqlOf } from './database';
 import { eventFeed } from './eventFeed';
 import type { History } from './history';
+import { RequestAborted, type ExpensiveWork } from './http/admission';
 import type { Ledger } from './ledger';
 import type { LogFollower } from './logFollower';
 
@@ -20,11 +21,38 @@ export interface ContextDependencies {
   clock: () => Date;
   /** Person-days a unit's cycle should cost per quarter, per organisation. */
   effortBudget: (organisationId: string) => number;
+  /** Slots for scans and replays (verifyLog, readAsOf), shared by every request of this server. */
+  expensiveWork: ExpensiveWork;
 }
 
-/** Builds each request's Context: everything a resolver may touch, scoped to the principal's organisation. */
-export function contextFactory(deps: ContextDependencies): (requestId: string, principal: Principal) => Context {
-  const { orm, ledger, history, follower, clock } = deps;
+/** A signal that never aborts, for requests whose client cannot leave half-way (e.g. over WebSocket). */
+const NEVER = new AbortController().signal;
+
+/**
+ * The commands, checking before each one that the client is still there: once it has gone, the
+ * remaining commands of the request are not started. A command that has started finishes (its events
+ * and projections commit together or not at all), so nothing is ever half-applied.
+ */
+function stopWhenAborted(commands: Commands, signal: AbortSignal): Commands {
+  if (signal === NEVER) return commands;
+  return new Proxy(commands, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (signal.aborted) return Promise.reject(new RequestAborted());
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+/**
+ * Builds each request's Context: everything a resolver may touch, scoped to the principal's organisation.
+ * `signal` aborts when the client has gone: no further command or scan is started for it.
+ */
+export function contextFactory(deps: ContextDependencies): (requestId: string, principal: Principal, signal?: AbortSignal) => Context {
+  const { orm, ledger, history, follower, clock, expensiveWork } = deps;
   const store = new EventStore();
 
   /** A broken chain is reported in full only where the broken event is the caller's organisation's own. */
@@ -37,8 +65,10 @@ export function contextFactory(deps: ContextDependencies): (requestId: string, p
     return { ...result, firstBrokenPosition: null, reason: 'The shared log does not match its hash chain outside your organisation; the operator must investigate.' };
   };
 
-  return (requestId, principal) => {
+  return (requestId, principal, signal = NEVER) => {
     const org = principal.organisationId;
+    // Scans of the log and replays of history run a few at a time per organisation (admission.ts).
+    const expensive = <T>(work: () => Promise<T>): Promise<T> => expensiveWork.run(org, work, signal);
     const actor = { organisationId: org, actor: principal.subject, correlationId: requestId };
     const newRead = () => new TableReadModel(orm.em.fork(), org);
     const ctx: Context = {
@@ -47,18 +77,19 @@ export function contextFactory(deps: ContextDependencies): (requestId: string, p
       role: principal.role,
       requestId,
       now: clock(),
-      commands: new Commands(ledger, actor, randomUUID, { role: principal.role, units: principal.units }),
+      commands: stopWhenAborted(new Commands(ledger, actor, randomUUID, { role: principal.role, units: principal.units }), signal),
       read: newRead(),
       refreshRead: () => {
         ctx.read = newRead();
       },
       log: { readAll: (filter) => store.readAll(sqlOf(orm.em.fork()), { ...filter, organisationId: org }) },
-      verifyLog: async () => {
-        const result = await inSnapshot(orm, (sql) => verifyChain(sql, { organisationId: org }));
-        return result.ok ? result : withinOrganisation(result, org);
-      },
+      verifyLog: () =>
+        expensive(async () => {
+          const result = await inSnapshot(orm, (sql) => verifyChain(sql, { organisationId: org }));
+          return result.ok ? result : withinOrganisation(result, org);
+        }),
       feed: (filter) => eventFeed(follower, { organisationId: org, ...filter }),
-      readAsOf: (at, quarterId) => history.quarterAt(org, quarterId, at),
+      readAsOf: (at, quarterId) => expensive(() => history.quarterAt(org, quarterId, at)),
       effortBudget: deps.effortBudget(org),
     };
     return ctx;

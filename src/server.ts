@@ -3,20 +3,24 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { Pool } from 'pg';
 import { okrSchema } from '../schema/build';
 import type { Context } from '../schema/context';
 import { formatError } from '../schema/errors';
 import { queryLimits } from '../schema/limits';
 import { localAuthenticator, type Authenticator } from './auth';
-import { DEFAULT_WEBSOCKET_LIMITS, type WebSocketLimits } from './config';
+import { DEFAULT_LIMITS, DEFAULT_WEBSOCKET_LIMITS, type ServerLimits, type WebSocketLimits } from './config';
 import { sqlOf } from './database';
 import { History } from './history';
+import { Admission, ExpensiveWork, type RateStore } from './http/admission';
 import { originAllowed } from './http/cors';
+import { exchangePlugin } from './http/exchange';
 import { httpHandler } from './http/handler';
 import { attachWebSocket, type WebSocketEndpoint } from './http/websocket';
 import { Ledger } from './ledger';
 import { LogFollower } from './logFollower';
 import { errorFields, silentLogger, type Logger } from './logger';
+import { Metrics } from './metrics';
 import { contextFactory } from './requestContext';
 
 export interface ServerOptions {
@@ -41,12 +45,22 @@ export interface ServerOptions {
   corsOrigins?: readonly string[];
   /** Limits of GraphQL over WebSocket; unset ones keep their defaults (config.ts). */
   webSocket?: Partial<WebSocketLimits>;
+  /**
+   * Admission limits and connection timeouts. Omitted fields take DEFAULT_LIMITS (src/config.ts, what
+   * `npm start` uses), except the rate and concurrency limits per person and organisation, which are
+   * off unless given: tests and benchmarks drive one person hard on purpose.
+   */
+  limits?: Partial<ServerLimits>;
+  /** The operator's bearer token for GET /metrics; without it /metrics answers only in local development mode. */
+  metricsToken?: string | null;
 }
 
 export interface OkrServer {
   http: Server;
   /** GraphQL over WebSocket: stats() tells the open sockets and subscriptions. */
   webSocket: WebSocketEndpoint;
+  /** The server's metrics (GET /metrics); other parts register their gauges here. */
+  metrics: Metrics;
   /** Starts listening; resolves with the URL of the GraphQL endpoint. */
   listen(port: number, host: string): Promise<string>;
   /** Stops accepting connections, lets in-flight requests finish, stops Apollo. */
@@ -54,6 +68,40 @@ export interface OkrServer {
 }
 
 export const DEFAULT_EFFORT_BUDGET = 4;
+
+/** The limits in force: DEFAULT_LIMITS under `given`, with per-person and per-organisation admission off unless given. */
+export function limitsOf(given: Partial<ServerLimits> = {}): ServerLimits {
+  return { ...DEFAULT_LIMITS, ratePerPerson: 0, ratePerOrganisation: 0, concurrencyPerPerson: 0, concurrencyPerOrganisation: 0, ...given };
+}
+
+/** The knex (tarn) pool behind MikroORM: connections in use, idle, and requests waiting for one. */
+function poolStats(orm: MikroORM): { labels: { state: string }; value: number }[] {
+  const pool = (orm.em.getConnection().getKnex().client as { pool?: { numUsed(): number; numFree(): number; numPendingAcquires(): number } }).pool;
+  if (!pool) return [];
+  return [
+    { labels: { state: 'used' }, value: pool.numUsed() },
+    { labels: { state: 'free' }, value: pool.numFree() },
+    { labels: { state: 'pending' }, value: pool.numPendingAcquires() },
+  ];
+}
+
+/** Gauges of this module's parts, read at each scrape. */
+function registerGauges(metrics: Metrics, orm: MikroORM, http: () => Server, admission: Admission, expensive: ExpensiveWork): void {
+  metrics.registerGauge('okr_db_pool_connections', 'Database pool connections by state: used, free, pending (requests waiting for one).', () => poolStats(orm), ['state']);
+  metrics.registerGauge(
+    'okr_http_open_connections',
+    'Open HTTP connections (keep-alive and upgraded ones included).',
+    () => new Promise<number>((resolve) => http().getConnections((error, count) => resolve(error ? 0 : count))),
+  );
+  metrics.registerGauge('okr_requests_in_flight', 'GraphQL requests over HTTP admitted and not yet done.', () => admission.inFlight());
+  metrics.registerGauge('okr_expensive_work_running', 'Scans and replays (verifyAuditLog, asOf) running now.', () => expensive.stats().running);
+  metrics.registerGauge('okr_expensive_work_waiting', 'Scans and replays waiting for a slot.', () => expensive.stats().waiting);
+  metrics.registerGauge(
+    'okr_expensive_work_peak_per_organisation',
+    'The most scans and replays one organisation has had running at once since the server started.',
+    () => expensive.stats().peakPerOrganisation,
+  );
+}
 
 /** Resolves true when the database answers within two seconds. */
 async function databaseReachable(orm: MikroORM): Promise<boolean> {
@@ -81,6 +129,8 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
   const clock = options.clock ?? (() => new Date());
   const logger = options.logger ?? silentLogger;
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const limits = limitsOf(options.limits);
+  const metrics = new Metrics();
   const schema = await okrSchema();
   const webSocketLimits: WebSocketLimits = { ...DEFAULT_WEBSOCKET_LIMITS, ...options.webSocket };
   const follower = new LogFollower({
@@ -102,7 +152,7 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
     // Apollo's landing page loads Apollo Sandbox from a CDN; browsers get our own GraphiQL (src/http/graphiql.ts).
-    plugins: [ApolloServerPluginLandingPageDisabled()],
+    plugins: [ApolloServerPluginLandingPageDisabled(), exchangePlugin()],
     formatError: (formatted, error) =>
       formatError(formatted, error, (e) => logger.error('unexpected error in a request', { path: formatted.path, ...errorFields(e) })),
   });
@@ -110,6 +160,17 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
 
   const authenticator = options.authenticator ?? localAuthenticator(options.organisationId, options.actor);
   const budget = options.effortBudget ?? DEFAULT_EFFORT_BUDGET;
+  const expensiveWork = new ExpensiveWork({
+    perOrganisation: limits.expensivePerOrganisation,
+    total: limits.expensiveTotal,
+    queuePerOrganisation: limits.expensiveQueuePerOrganisation,
+    maxWaitMs: limits.expensiveWaitMs,
+  });
+  // Shared rate limits count in PostgreSQL through a small pool of their own, so that checking them
+  // never waits behind the requests they admit.
+  const ratePool = limits.rateStore === 'postgres' ? new Pool({ connectionString: String(options.orm.config.get('clientUrl')), max: 4 }) : null;
+  const rateStore: RateStore = ratePool ? { kind: 'postgres', pool: ratePool } : { kind: 'memory' };
+  const admission = new Admission(limits, rateStore);
   const context = contextFactory({
     orm: options.orm,
     ledger: new Ledger(options.orm, clock),
@@ -117,11 +178,20 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
     follower,
     clock,
     effortBudget: typeof budget === 'function' ? budget : () => budget,
+    expensiveWork,
   });
 
   const corsOrigins = options.corsOrigins ?? [];
   let closing = false;
   const http: Server = createHttpServer(
+    {
+      // Slow or silent clients: the headers, and the whole request, must arrive in time; idle
+      // keep-alive connections close. Node checks these every connectionsCheckingInterval.
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(limits.headersTimeoutMs / 4)),
+    },
     httpHandler({
       apollo,
       authenticator,
@@ -133,8 +203,14 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
       closing: () => closing,
       // While closing, free each keep-alive connection as soon as its last answer is out.
       onFinishWhileClosing: () => setImmediate(() => http.closeIdleConnections()),
+      admission,
+      metrics,
+      metricsToken: options.metricsToken ?? null,
+      sendTimeoutMs: limits.sendTimeoutMs,
+      requestTimeoutMs: limits.requestTimeoutMs,
     }),
   );
+  registerGauges(metrics, options.orm, () => http, admission, expensiveWork);
   const webSocket = attachWebSocket({
     http,
     schema,
@@ -149,6 +225,7 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
   return {
     http,
     webSocket,
+    metrics,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         http.once('error', reject);
@@ -166,6 +243,7 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
         http.closeIdleConnections();
       });
       await apollo.stop();
+      await ratePool?.end();
     },
   };
 }

@@ -5,6 +5,7 @@ import { Migration20261121000003History } from './Migration20261121000003History
 import { Migration20261121000004Notify } from './Migration20261121000004Notify';
 import { Migration20261121000005HashChain } from './Migration20261121000005HashChain';
 import { Migration20261121000006IdempotencyPerActor } from './Migration20261121000006IdempotencyPerActor';
+import { Migration20261122000001RateLimits } from './Migration20261122000001RateLimits';
 
 /** Every migration, in order. Listed explicitly so they run the same from TypeScript or compiled code. */
 export const migrations: MigrationObject[] = [
@@ -14,4 +15,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261121000004Notify', class: Migration20261121000004Notify },
   { name: 'Migration20261121000005HashChain', class: Migration20261121000005HashChain },
   { name: 'Migration20261121000006IdempotencyPerActor', class: Migration20261121000006IdempotencyPerActor },
+  { name: 'Migration20261122000001RateLimits', class: Migration20261122000001RateLimits },
 ];

@@ -22,6 +22,8 @@ export const STABLE_CODES = new Set([
   'PAYLOAD_TOO_LARGE',
   'FORBIDDEN',
   'UNAUTHENTICATED',
+  // Admission (README, Limits): too many requests or scans at once.
+  'RATE_LIMITED',
 ]);
 
 /** JSON text written verbatim into a request body. */

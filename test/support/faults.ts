@@ -267,6 +267,12 @@ export async function startServerProcess(databaseUrl: string, port: number, extr
     OKR_ENV: 'development',
     OKR_JWT_SECRET: '',
     OKR_JWKS_URL: '',
+    // Many clients acting as the one local person, on purpose: admission is tested on its own
+    // (test/abuse/admission.e2e.test.ts), so its per-person and per-organisation limits are off here.
+    OKR_RATE_PERSON: '0',
+    OKR_RATE_ORGANISATION: '0',
+    OKR_CONCURRENCY_PERSON: '0',
+    OKR_CONCURRENCY_ORGANISATION: '0',
     ...extraEnv,
   });
   const base = `http://127.0.0.1:${port}`;

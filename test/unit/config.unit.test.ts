@@ -1,4 +1,4 @@
-import { ConfigError, effortBudgetFor, loadConfig, organisationOption } from '../../src/config';
+import { ConfigError, DEFAULT_LIMITS, effortBudgetFor, loadConfig, organisationOption } from '../../src/config';
 
 describe('configuration', () => {
   it('has working defaults', () => {
@@ -58,6 +58,64 @@ describe('configuration', () => {
     [{ OKR_EFFORT_BUDGET: '0' }, /OKR_EFFORT_BUDGET/],
     [{ OKR_EFFORT_BUDGETS: 'acme' }, /OKR_EFFORT_BUDGETS/],
     [{ OKR_EFFORT_BUDGETS: 'acme=-1' }, /OKR_EFFORT_BUDGETS/],
+  ])('refuses %j with a clear message', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});
+
+describe('limits and metrics configuration', () => {
+  it('defaults to the documented limits, with /metrics closed outside local mode', () => {
+    expect(loadConfig({})).toMatchObject({ limits: DEFAULT_LIMITS, metricsToken: null });
+  });
+
+  it('reads every limit', () => {
+    const config = loadConfig({
+      OKR_RATE_PERSON: '5',
+      OKR_RATE_ORGANISATION: '0',
+      OKR_RATE_STORE: 'postgres',
+      OKR_CONCURRENCY_PERSON: '2',
+      OKR_CONCURRENCY_ORGANISATION: '4',
+      OKR_EXPENSIVE_PER_ORGANISATION: '1',
+      OKR_EXPENSIVE_TOTAL: '3',
+      OKR_EXPENSIVE_QUEUE: '0',
+      OKR_EXPENSIVE_WAIT_MS: '500',
+      OKR_HEADERS_TIMEOUT_MS: '2000',
+      OKR_REQUEST_TIMEOUT_MS: '4000',
+      OKR_KEEP_ALIVE_TIMEOUT_MS: '1000',
+      OKR_SEND_TIMEOUT_MS: '9000',
+      OKR_METRICS_TOKEN: 'm'.repeat(40),
+    });
+    expect(config.limits).toEqual({
+      ...DEFAULT_LIMITS,
+      ratePerPerson: 5,
+      ratePerOrganisation: 0,
+      rateStore: 'postgres',
+      concurrencyPerPerson: 2,
+      concurrencyPerOrganisation: 4,
+      expensivePerOrganisation: 1,
+      expensiveTotal: 3,
+      expensiveQueuePerOrganisation: 0,
+      expensiveWaitMs: 500,
+      headersTimeoutMs: 2000,
+      requestTimeoutMs: 4000,
+      keepAliveTimeoutMs: 1000,
+      sendTimeoutMs: 9000,
+    });
+    expect(config.metricsToken).toBe('m'.repeat(40));
+  });
+
+  it.each([
+    [{ OKR_RATE_STORE: 'redis' }, /OKR_RATE_STORE/],
+    [{ OKR_RATE_PERSON: '-1' }, /OKR_RATE_PERSON/],
+    [{ OKR_CONCURRENCY_ORGANISATION: 'many' }, /OKR_CONCURRENCY_ORGANISATION/],
+    [{ OKR_EXPENSIVE_TOTAL: '11' }, /OKR_EXPENSIVE_TOTAL/],
+    [{ OKR_EXPENSIVE_PER_ORGANISATION: '0' }, /OKR_EXPENSIVE_PER_ORGANISATION/],
+    [{ OKR_EXPENSIVE_PER_ORGANISATION: '3', OKR_EXPENSIVE_TOTAL: '2' }, /must not exceed OKR_EXPENSIVE_TOTAL/],
+    [{ OKR_HEADERS_TIMEOUT_MS: '40000' }, /must not exceed OKR_REQUEST_TIMEOUT_MS/],
+    [{ OKR_SEND_TIMEOUT_MS: '10' }, /OKR_SEND_TIMEOUT_MS/],
+    [{ OKR_METRICS_TOKEN: 'short' }, /OKR_METRICS_TOKEN/],
+    [{ OKR_METRICS_TOKEN: `${'m'.repeat(40)} x` }, /OKR_METRICS_TOKEN/],
   ])('refuses %j with a clear message', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
