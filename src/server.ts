@@ -221,6 +221,8 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
     limits: webSocketLimits,
     originAllowed: (origin) => originAllowed(origin, { origins: corsOrigins, allowLoopback: !authenticator.enforced }),
   });
+  metrics.registerGauge('okr_websocket_connections', 'Open WebSocket connections (authenticated or not yet).', () => webSocket.stats().sockets);
+  metrics.registerGauge('okr_websocket_subscriptions', 'Active subscriptions over WebSocket.', () => webSocket.stats().subscriptions);
 
   return {
     http,

@@ -402,6 +402,8 @@ describe('GET /metrics', () => {
     expect(text).toMatch(/^okr_db_pool_connections\{state="used"\} \d+$/m);
     expect(text).toMatch(/^okr_http_open_connections \d+$/m);
     expect(text).toMatch(/^okr_expensive_work_running 0$/m);
+    expect(text).toMatch(/^okr_websocket_connections 0$/m);
+    expect(text).toMatch(/^okr_websocket_subscriptions 0$/m);
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds [\d.e-]+$/m);
     expect(text).toMatch(/^process_resident_memory_bytes \d+$/m);
   });
