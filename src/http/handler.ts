@@ -54,7 +54,7 @@ async function serveMetrics(req: IncomingMessage, res: ServerResponse, options: 
 function sendRateLimited(res: ServerResponse, error: RateLimited): void {
   res.setHeader('retry-after', String(error.retryAfterSeconds));
   sendJson(res, 429, {
-    errors: [{ message: error.message, extensions: { code: 'RATE_LIMITED', reason: error.reason, retryAfterSeconds: error.retryAfterSeconds } }],
+    errors: [{ message: error.message, extensions: error.extensions }],
   });
 }
 

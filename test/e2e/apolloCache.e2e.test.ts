@@ -109,7 +109,7 @@ beforeAll(async () => {
   const org = await okr.org(['Payments']);
   ids.team = org.teams[0];
   await okr.quarter(Q, '2027-01-01T00:00:00Z', '2027-04-01T00:00:00Z');
-  okr.at('2026-12-10T09:00:00Z');
+  okr.at('2026-12-12T09:00:00Z'); // the setting window opens on 2026-12-11
   ids.objective = await okr.objective(ids.team, Q, 'Make payment failures rare');
   ids.kr1 = await okr.keyResult(ids.objective, { title: 'Reduce failed payments from 0.8% to 0.2%', baseline: 0.8, target: 0.2 });
   ids.kr2 = await okr.keyResult(ids.objective, { title: 'Raise availability from 99.5% to 99.9%', baseline: 99.5, target: 99.9 });

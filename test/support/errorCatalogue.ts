@@ -12,6 +12,8 @@ import { finiteNumber, instant, optionalText, requiredText } from '../../domain/
  *   requiredText('field', ...), optionalText, finiteNumber, instant: the field's reasons, found by
  *     calling the real validator with input it refuses
  *   extensions: { code: 'CODE', reason: 'X' }          CODE
+ *   a parameter `reason: XReason`, where `type XReason = 'A' | 'B'` is declared in the same file, passed to
+ *     rejected(reason, ...) or to `code: 'CODE', reason`   BAD_USER_INPUT or CODE, for each literal
  * and codes from `code: 'X'`, `code = ... ? 'X' : 'Y'`, schema/errors.ts's ErrorCode and REQUEST_CODES,
  * and domain/errors.ts's DomainErrorCode. A reason built at run time anywhere else cannot be listed,
  * so it is reported as `unlisted` for the test to fail on.
@@ -55,7 +57,7 @@ const VALIDATORS: Record<string, (field: string) => string[]> = {
   ],
   optionalText: (f) => [reasonOf(() => optionalText(f, 'too long', 1)), reasonOf(() => optionalText(f, '\u0000', 10))],
   finiteNumber: (f) => [reasonOf(() => finiteNumber(f, Number.NaN)), reasonOf(() => finiteNumber(f, 1e300))],
-  instant: (f) => [reasonOf(() => instant(f, 'not an instant'))],
+  instant: (f) => [reasonOf(() => instant(f, 'not an instant')), reasonOf(() => instant(f, '+010000-01-01T00:00:00Z'))],
 };
 
 const UPPER = /'([A-Z][A-Z0-9_]+)'/g;
@@ -75,6 +77,7 @@ export function collectErrorCatalogue(): ErrorCatalogue {
     for (const m of text.matchAll(/\b(rejected|forbidden)\(\s*(?:'([A-Z0-9_]+)'|([^'\s][^,]*)),/g)) {
       const code = m[1] === 'rejected' ? 'BAD_USER_INPUT' : 'FORBIDDEN';
       if (m[2]) add(m[2], code);
+      else if (m[3]?.trim() === 'reason' && /\breason: \w+Reason\b/.test(text)) continue; // typed by a literal union: read below
       else if (file !== path.join('domain', 'validate.ts')) unlisted.push(`${at(m.index)}: ${m[1]}(${m[3]}, ...)`);
     }
     for (const m of text.matchAll(/new DomainError\(\s*(?:'([A-Z_]+)'\s*,\s*'([A-Z0-9_]+)'|([^)]*))/g)) {
@@ -95,6 +98,16 @@ export function collectErrorCatalogue(): ErrorCatalogue {
     for (const m of text.matchAll(/code:\s*'([A-Z_]+)'\s*,\s*reason:\s*(?:'([A-Z0-9_]+)'|([^,}\s]+))/g)) {
       if (m[2]) add(m[2], m[1] as string);
       else unlisted.push(`${at(m.index)}: reason ${m[3]}`);
+    }
+    // A reason passed in as a parameter typed by a union of literals declared in the same file
+    // (`type SettingWindowReason = 'A' | 'B'`): every literal, with the code the file gives it to.
+    for (const m of text.matchAll(/\btype (\w+Reason) =([^;]*);/g)) {
+      const literals = [...(m[2] as string).matchAll(UPPER)].map((l) => l[1] as string);
+      const code = /\brejected\(\s*reason\b/.test(text)
+        ? 'BAD_USER_INPUT'
+        : /code:\s*'([A-Z_]+)'\s*,\s*reason\b/.exec(text)?.[1];
+      if (code && literals.length > 0) for (const literal of literals) add(literal, code);
+      else unlisted.push(`${at(m.index)}: type ${m[1]} (no code found for it)`);
     }
     for (const m of text.matchAll(/\bcode:\s*'([A-Z_]+)'/g)) codes.add(m[1] as string);
     // `const code = cond ? 'A' : 'B';`: every literal assigned (not compared).
