@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { DEFAULT_LIMITS, type RequestLimits } from '../schema/limits';
 
 /** Everything the server reads from its environment, parsed once at start. */
 export interface Config {
@@ -24,6 +25,10 @@ export interface Config {
   jwksUrl: string | null;
   jwtIssuer: string | null;
   jwtAudience: string | null;
+  /** Cost, depth, alias, command, token, field and response-size limits of each GraphQL request. */
+  limits: RequestLimits;
+  /** Longest a database statement of a request may run (ms); 0: no limit. */
+  statementTimeoutMs: number;
 }
 
 /** True when requests must carry a token. */
@@ -127,5 +132,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwksUrl,
     jwtIssuer: env.OKR_JWT_ISSUER || null,
     jwtAudience: env.OKR_JWT_AUDIENCE || null,
+    limits: {
+      maxCost: int(env, 'OKR_MAX_COST', DEFAULT_LIMITS.maxCost, 1, 1_000_000_000),
+      maxDepth: int(env, 'OKR_MAX_DEPTH', DEFAULT_LIMITS.maxDepth, 1, 100),
+      maxAliases: int(env, 'OKR_MAX_ALIASES', DEFAULT_LIMITS.maxAliases, 0, 100_000),
+      maxCommands: int(env, 'OKR_MAX_COMMANDS', DEFAULT_LIMITS.maxCommands, 1, 1_000),
+      maxTokens: int(env, 'OKR_MAX_TOKENS', DEFAULT_LIMITS.maxTokens, 100, 10_000_000),
+      maxFields: int(env, 'OKR_MAX_FIELDS', DEFAULT_LIMITS.maxFields, 10, 10_000_000),
+      // At most 256 MiB: far below the longest string V8 can build.
+      maxResponseBytes: int(env, 'OKR_MAX_RESPONSE_BYTES', DEFAULT_LIMITS.maxResponseBytes, 1024, 256 * 1024 * 1024),
+    },
+    statementTimeoutMs: int(env, 'OKR_STATEMENT_TIMEOUT_MS', 30_000, 0, 24 * 60 * 60 * 1000),
   };
 }

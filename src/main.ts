@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPort });
     url = embedded.url;
   }
-  const orm = await openDatabase(url);
+  const orm = await openDatabase(url, {}, { statementTimeoutMs: config.statementTimeoutMs });
   const server = await createServer({
     orm,
     organisationId: config.organisationId,
@@ -27,6 +27,7 @@ async function main(): Promise<void> {
       ? jwtAuthenticator({ secret: config.jwtSecret, jwksUrl: config.jwksUrl, issuer: config.jwtIssuer, audience: config.jwtAudience })
       : undefined,
     introspection: config.introspection,
+    limits: config.limits,
     effortBudget: (organisationId) => effortBudgetFor(config, organisationId),
   });
   const endpoint = await server.listen(config.port, config.host);

@@ -5,7 +5,8 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { okrSchema } from '../schema/build';
 import type { Context } from '../schema/context';
 import { formatError } from '../schema/errors';
-import { queryLimits } from '../schema/limits';
+import { costPlugin } from '../schema/costPlugin';
+import { DEFAULT_LIMITS, queryLimits, type RequestLimits } from '../schema/limits';
 import { localAuthenticator, type Authenticator } from './auth';
 import { sqlOf } from './database';
 import { History } from './history';
@@ -34,6 +35,8 @@ export interface ServerOptions {
   followerPollMs?: number;
   /** Whether clients may introspect the schema (turn off in production). Default true. */
   introspection?: boolean;
+  /** Cost, depth, alias, command, token, field and response-size limits (README, "Limits"). */
+  limits?: Partial<RequestLimits>;
 }
 
 export interface OkrServer {
@@ -80,10 +83,14 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
     logger,
   });
   await follower.start();
-  const validationRules = [queryLimits()];
+  const limits: RequestLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const validationRules = queryLimits(limits);
   const apollo = new ApolloServer<Context>({
     schema,
     validationRules,
+    // Refused while parsing, before a long document costs anything more (formatError names the reason).
+    parseOptions: { maxTokens: limits.maxTokens },
+    plugins: [costPlugin<Context>(limits)],
     introspection: options.introspection ?? true,
     // Automatic persisted queries are not offered: a hash-only request gets PERSISTED_QUERY_NOT_SUPPORTED.
     persistedQueries: false,
@@ -114,6 +121,7 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
       context,
       logger,
       maxBodyBytes,
+      maxResponseBytes: limits.maxResponseBytes,
       databaseReachable: () => databaseReachable(options.orm),
       closing: () => closing,
       // While closing, free each keep-alive connection as soon as its last answer is out.

@@ -12,6 +12,8 @@ export interface HandlerOptions {
   context: (requestId: string, principal: Principal) => Context;
   logger: Logger;
   maxBodyBytes: number;
+  /** Largest response body sent, in bytes. */
+  maxResponseBytes: number;
   /** Whether the database answers (readiness). */
   databaseReachable: () => Promise<boolean>;
   /** True once shutdown began: answers carry `connection: close`. */
@@ -67,7 +69,7 @@ export function httpHandler(options: HandlerOptions): (req: IncomingMessage, res
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
       context: async () => options.context(requestId, principal),
     });
-    await sendGraphQL(res, response);
+    await sendGraphQL(res, response, options.maxResponseBytes);
   };
 
   const refuse = (res: ServerResponse, error: unknown): void => {
