@@ -22,6 +22,9 @@ export const STABLE_CODES = new Set([
   'PAYLOAD_TOO_LARGE',
   'FORBIDDEN',
   'UNAUTHENTICATED',
+  // Bounded cost (README, Limits): a statement past its timeout, a response past its size limit.
+  'TIMEOUT',
+  'RESPONSE_TOO_LARGE',
 ]);
 
 /** JSON text written verbatim into a request body. */
