@@ -23,8 +23,9 @@ import { EVENTS_PAGE_DEFAULT, EVENTS_PAGE_MAX } from './resolvers/log';
  * every `asOf` replays a quarter from the log, `verifyAuditLog` rescans the whole log.
  *
  * The domain does not cap how many objectives a unit has, or check-ins a key result; those bounds are
- * realistic figures (a tenth of them is what a large company's quarter holds), not hard limits. A
- * request that would still produce more than the response size limit is stopped by that limit.
+ * realistic figures, above what a large company's quarter holds (the benchmark's: 56 teams with 3
+ * objectives of 3 key results, checked in weekly), not hard limits. What would still outgrow them is
+ * stopped by the response size limit and the statement timeout.
  */
 
 /** Realistic sizes of the lists the API answers; the ones marked "real" are enforced elsewhere. */
