@@ -37,11 +37,14 @@ export const BOUNDS = {
   quarters: 40,
   /** Active objectives per unit and quarter: the practice says 3-5 (health warns above 3). */
   objectivesPerUnit: 5,
+  /** A whole organisation's objectives in a quarter (the benchmark's 56 teams hold 168). */
+  objectivesPerQuarter: 250,
   contributorsPerObjective: 10,
   keyResultsPerObjective: 5,
-  /** Weekly check-ins over a 13-week quarter, plus corrections. */
-  checkInsPerKeyResult: 15,
-  revisionsPerKeyResult: 5,
+  /** Weekly check-ins over a 13-week quarter (the default cadence is every two weeks). */
+  checkInsPerKeyResult: 13,
+  /** A target moved after the quarter started is a health finding: revisions are few. */
+  revisionsPerKeyResult: 3,
   /** Real: title, metric, unit, baseline, target and kind are all a revision can change. */
   changesPerRevision: 6,
   /** Real: the process activities. */
@@ -65,8 +68,12 @@ export const QUARTER_FACTS_COST = 500;
 export const HEALTH_QUARTERS = 5;
 /** Each mutation field is a command: a transaction that appends to the log and updates the read models. */
 export const COMMAND_COST = 10;
-/** An event's `data`: the one field whose size is the writer's (a retrospective's text and calibrations). */
-export const EVENT_DATA_COST = 4;
+/**
+ * One event of an `events` page, on top of its selection: the row is read whole, its `data` included (up
+ * to ~200 KB for a retrospective with its calibration notes), whatever the query selects, and a page is
+ * read before the response limit can count it. So a request reads at most four full pages.
+ */
+export const EVENT_ROW_COST = 20;
 /** The most a request may cost by default (OKR_MAX_COST). */
 export const MAX_COST = 50_000;
 /** The most field selections an operation may hold once its fragments are expanded (OKR_MAX_FIELDS). */
@@ -77,7 +84,7 @@ type Args = Record<string, unknown>;
 /** The declared cost of one field: `base` charged per resolution, `items` for a list (or a page). */
 export interface FieldCost {
   base?: number;
-  /** How many items the list can hold; for `events`, the page size, which multiplies its whole selection. */
+  /** How many items the list can hold; for `events`, the page size, which multiplies its whole selection and the row. */
   items?: number | ((args: Args) => number);
   /** Replays an asOf argument costs (default 1 when the field takes asOf). */
   replays?: number;
@@ -89,8 +96,8 @@ const pageSize = (args: Args): number => {
   return Math.min(Math.max(Math.trunc(first), 1), EVENTS_PAGE_MAX);
 };
 const unitScoped = (one: number, all: number) => (args: Args): number => (args.unitId ? one : all);
-const objectives = BOUNDS.objectivesPerUnit;
 const keyResultsPerUnit = BOUNDS.objectivesPerUnit * BOUNDS.keyResultsPerObjective;
+const keyResultsPerQuarter = BOUNDS.objectivesPerQuarter * BOUNDS.keyResultsPerObjective;
 const command: FieldCost = { base: COMMAND_COST };
 
 /**
@@ -102,13 +109,13 @@ export const FIELD_COSTS: Readonly<Record<string, FieldCost>> = {
   'Query.unit': {},
   'Query.quarters': { items: BOUNDS.quarters },
   'Query.quarter': {},
-  'Query.objectives': { items: unitScoped(objectives, BOUNDS.units * objectives) },
+  'Query.objectives': { items: unitScoped(BOUNDS.objectivesPerUnit, BOUNDS.objectivesPerQuarter) },
   'Query.objective': {},
   'Query.keyResult': {},
   'Query.retrospectives': { items: unitScoped(1, BOUNDS.units) },
   // With unitId these take the unit and every unit below it: any part of the organisation.
   'Query.effortAudit': { base: QUARTER_FACTS_COST, items: BOUNDS.units },
-  'Query.confidenceTrends': { base: QUARTER_FACTS_COST, items: BOUNDS.units * keyResultsPerUnit },
+  'Query.confidenceTrends': { base: QUARTER_FACTS_COST, items: keyResultsPerQuarter },
   'Query.teamConfidence': { base: QUARTER_FACTS_COST, items: BOUNDS.weeksPerQuarter },
   'Query.confidenceCalibration': { base: QUARTER_FACTS_COST, items: BOUNDS.units },
   'Query.health': {
@@ -150,14 +157,15 @@ export const FIELD_COSTS: Readonly<Record<string, FieldCost>> = {
   'Retrospective.calibrations': { items: BOUNDS.calibrationsPerRetrospective },
   // The page size is charged where it is chosen (Query.events): one edge per item there.
   'EventConnection.edges': { items: 1 },
-  // An event's payload: a JSON document read, parsed and written out again (up to tens of KB).
-  'Event.data': { base: EVENT_DATA_COST },
 };
 
 const items = (cost: FieldCost, args: Args): number =>
   typeof cost.items === 'function' ? cost.items(args) : (cost.items ?? 1);
 
-/** The graphql-query-complexity estimator for FIELD_COSTS: cost = base + replays + items x (1 + selection). */
+/**
+ * The graphql-query-complexity estimator for FIELD_COSTS: cost = base + replays + items x (1 + selection);
+ * for `events`, base + 1 + page size x (EVENT_ROW_COST + selection).
+ */
 export const fieldCostEstimator: ComplexityEstimator = ({ type, field, args, childComplexity }) => {
   // Introspection answers from the schema in memory: bounded and cheap (and can be turned off).
   if (type.name.startsWith('__') || field.name.startsWith('__')) return 0;
@@ -165,7 +173,7 @@ export const fieldCostEstimator: ComplexityEstimator = ({ type, field, args, chi
   const replays = args.asOf != null ? REPLAY_COST * (declared.replays ?? 1) : 0;
   const own = (declared.base ?? 0) + replays;
   if (!isCompositeType(getNamedType(field.type))) return own;
-  if (type.name === 'Query' && field.name === 'events') return own + 1 + items(declared, args) * childComplexity;
+  if (type.name === 'Query' && field.name === 'events') return own + 1 + items(declared, args) * (EVENT_ROW_COST + childComplexity);
   const list = isListType(getNullableType(field.type));
   return own + (list ? items(declared, args) : 1) * (1 + childComplexity);
 };

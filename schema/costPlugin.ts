@@ -76,6 +76,8 @@ export function costPlugin<C extends object>(limits: Partial<RequestLimits> = {}
               'TOO_MANY_FIELDS',
               `The operation selects more than ${maxFields} fields once its fragments are expanded; at most ${maxFields} are allowed. ` +
                 'Select fewer fields, or spread each fragment fewer times.',
+              operation,
+              true,
             );
           }
           if (analysis.kind === 'measured') {
@@ -86,6 +88,8 @@ export function costPlugin<C extends object>(limits: Partial<RequestLimits> = {}
                 `The query would cost ${analysis.cost}; at most ${maxCost} is allowed per request (lists count by their page size or ` +
                   'bound, each asOf by the replay it starts, verifyAuditLog by its scan of the log). Ask for smaller pages, give a ' +
                   'unitId, use fewer aliases or asOf instants, or split the query.',
+                operation,
+                true,
               );
             }
           }

@@ -5,6 +5,7 @@ import {
   getNamedType,
   isInterfaceType,
   isObjectType,
+  type ASTNode,
   type ASTVisitor,
   type GraphQLCompositeType,
   type SelectionSetNode,
@@ -47,11 +48,14 @@ export const DEFAULT_LIMITS: Readonly<RequestLimits> = {
   maxResponseBytes: MAX_RESPONSE_BYTES,
 };
 
-/** A request refused for a limit: GRAPHQL_VALIDATION_FAILED with the limit's own reason, HTTP 400. */
-export function limitError(reason: string, message: string, node?: { kind: string }): GraphQLError {
+/**
+ * A request refused for a limit: GRAPHQL_VALIDATION_FAILED with the limit's own reason. Validation rules'
+ * errors are answered HTTP 400 by Apollo; one thrown later (the cost plugin) says so itself (`http`).
+ */
+export function limitError(reason: string, message: string, node?: ASTNode, http = false): GraphQLError {
   return new GraphQLError(message, {
-    nodes: node ? [node as never] : undefined,
-    extensions: { code: 'GRAPHQL_VALIDATION_FAILED', reason, http: { status: 400 } },
+    nodes: node ? [node] : undefined,
+    extensions: http ? { code: 'GRAPHQL_VALIDATION_FAILED', reason, http: { status: 400 } } : { code: 'GRAPHQL_VALIDATION_FAILED', reason },
   });
 }
 

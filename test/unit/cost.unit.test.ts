@@ -13,7 +13,7 @@ import {
   type OperationDefinitionNode,
 } from 'graphql';
 import { okrSchema } from '../../schema/build';
-import { COMMAND_COST, EVENT_DATA_COST, FIELD_COSTS, LOG_SCAN_COST, MAX_COST, REPLAY_COST, operationCost } from '../../schema/cost';
+import { COMMAND_COST, EVENT_ROW_COST, FIELD_COSTS, LOG_SCAN_COST, MAX_COST, REPLAY_COST, operationCost } from '../../schema/cost';
 import { queryLimits } from '../../schema/limits';
 
 /**
@@ -65,21 +65,24 @@ describe('the declared costs', () => {
 });
 
 describe('the charges', () => {
-  it('charge events by page size, the default page when first is absent, and data extra', () => {
+  it('charge events by page size (the default page when first is absent), each row read whole', () => {
     const page = (first: string) => costOf(`{ events${first} { edges { node { type } } } }`);
-    // base 10 + the connection 1 + first x (edge 1 + node 1)
-    expect(page('(first: 1)')).toBe(10 + 1 + 1 * 2);
-    expect(page('(first: 500)')).toBe(10 + 1 + 500 * 2);
-    expect(page('')).toBe(10 + 1 + 50 * 2);
-    expect(costOf('query($n: Int) { events(first: $n) { edges { node { type } } } }', { n: 200 })).toBe(10 + 1 + 200 * 2);
-    expect(costOf('{ events(first: 10) { edges { node { data } } } }')).toBe(10 + 1 + 10 * (2 + EVENT_DATA_COST));
+    // base 10 + the connection 1 + first x (the row + edge 1 + node 1)
+    expect(page('(first: 1)')).toBe(10 + 1 + 1 * (EVENT_ROW_COST + 2));
+    expect(page('(first: 500)')).toBe(10 + 1 + 500 * (EVENT_ROW_COST + 2));
+    expect(page('')).toBe(10 + 1 + 50 * (EVENT_ROW_COST + 2));
+    expect(costOf('query($n: Int) { events(first: $n) { edges { node { type } } } }', { n: 200 })).toBe(10 + 1 + 200 * (EVENT_ROW_COST + 2));
+    // Out of range: refused by the resolver (PAGE_SIZE_INVALID) before any read, charged as the largest page.
+    expect(page('(first: 100000)')).toBe(page('(first: 500)'));
+    expect(4 * page('(first: 500)')).toBeLessThanOrEqual(MAX_COST);
+    expect(5 * page('(first: 500)')).toBeGreaterThan(MAX_COST);
   });
 
   it('multiply lists down the tree', () => {
-    // objectives of one unit (5) x (1 + key results (5) x (1 + check-ins (15) x 1))
-    expect(costOf('{ objectives(quarterId: "q", unitId: "u") { keyResults { checkIns { confidence } } } }')).toBe(5 * (1 + 5 * (1 + 15)));
-    // the whole organisation: 100 units x 5 objectives
-    expect(costOf('{ objectives(quarterId: "q") { title } }')).toBe(500);
+    // objectives of one unit (5) x (1 + key results (5) x (1 + check-ins (13) x 1))
+    expect(costOf('{ objectives(quarterId: "q", unitId: "u") { keyResults { checkIns { confidence } } } }')).toBe(5 * (1 + 5 * (1 + 13)));
+    // the whole organisation's quarter: 250 objectives
+    expect(costOf('{ objectives(quarterId: "q") { title } }')).toBe(250);
   });
 
   it('charge a replay for every asOf, whether given inline or as a variable', () => {
