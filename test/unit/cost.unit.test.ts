@@ -99,6 +99,17 @@ describe('the charges', () => {
     expect(scans(5)).toBeGreaterThan(MAX_COST);
   });
 
+  it("give the README's examples the costs it quotes", () => {
+    const team = `{ objectives(quarterId: "2027-Q1", unitId: "u") {
+      title status score aspirational parent { title } contributors { title } keyResults { title metric baseline target current confidence score } } }`;
+    expect(costOf(team)).toBe(85);
+    const log = `{ events(first: 100, quarterId: "2027-Q1") {
+      edges { cursor node { position streamId version type recordedAt actor data } } pageInfo { hasNextPage endCursor } } }`;
+    expect(costOf(log)).toBe(2311);
+    expect(costOf('{ events(first: 500) { edges { node { type data } } } }')).toBe(11_011);
+    expect(costOf('{ confidenceTrends(quarterId: "q", unitId: "u") { keyResult { title } points { at } calibration { gap } } }')).toBe(20_500);
+  });
+
   it('charge each command', () => {
     expect(costOf('mutation { a: closeQuarter(id: "q") { id } b: closeQuarter(id: "r") { id } }')).toBe(2 * (COMMAND_COST + 1));
   });
