@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'SERVICE_UNAVAILABLE'
   | 'RATE_LIMITED'
   | 'CLIENT_CLOSED_REQUEST'
+  | 'TIMEOUT'
+  | 'RESPONSE_TOO_LARGE'
   | 'INTERNAL_SERVER_ERROR';
 
 /** Connection failures (class 08 but not 08P01, a protocol violation: that is a bad request, not an outage). */
@@ -44,6 +46,22 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return false;
 }
 
+/**
+ * PostgreSQL cancelled a statement (57014 query_canceled): the statement timeout, or a cancel request.
+ * Its transaction is rolled back, so nothing was changed.
+ */
+export function cancelledStatement(error: unknown): 'STATEMENT_TIMEOUT' | 'QUERY_CANCELED' | null {
+  const queue: unknown[] = [error];
+  for (let i = 0; i < queue.length && i < 8; i += 1) {
+    const e = queue[i];
+    if (e === null || typeof e !== 'object') continue;
+    const { code, message, cause, thrownValue, originalError } = e as Record<string, unknown>;
+    if (code === '57014') return typeof message === 'string' && /statement timeout/i.test(message) ? 'STATEMENT_TIMEOUT' : 'QUERY_CANCELED';
+    queue.push(cause, thrownValue, originalError);
+  }
+  return null;
+}
+
 /** A history field that a later release builds. Never answered with made-up data. */
 export class NotImplementedError extends GraphQLError {
   constructor(what: string) {
@@ -68,7 +86,12 @@ const REQUEST_CODES = new Set([
   // Admission (src/http/admission.ts): too many requests or scans at once; the client has gone.
   'RATE_LIMITED',
   'CLIENT_CLOSED_REQUEST',
+  // Raised by the cost plugin (schema/costPlugin.ts) on every field left unresolved once a response is too large.
+  'RESPONSE_TOO_LARGE',
 ]);
+
+/** graphql-js's message when a document passes the parser's `maxTokens` (16.x spells it "more that"). */
+const TOO_MANY_TOKENS = /^Syntax Error: Document contains more tha[nt] (\d+) tokens/;
 
 /**
  * Maps every error to a stable code, once, at the edge. Unknown errors become a bare
@@ -101,6 +124,18 @@ export function formatError(
       extensions: { code: 'BAD_USER_INPUT', reason: 'INVALID_INPUT', validation: details },
     };
   }
+  const cancelled = cancelledStatement(original);
+  if (cancelled !== null) {
+    return {
+      ...base,
+      message:
+        cancelled === 'STATEMENT_TIMEOUT'
+          ? 'A database statement took longer than the server allows and was cancelled; nothing was changed. Ask for less at once ' +
+            '(a unitId, a smaller page, fewer asOf instants) or retry later.'
+          : 'A database statement was cancelled; nothing was changed. Retry it.',
+      extensions: cancelled === 'STATEMENT_TIMEOUT' ? { code: 'TIMEOUT', reason: 'STATEMENT_TIMEOUT' } : { code: 'TIMEOUT', reason: 'QUERY_CANCELED' },
+    };
+  }
   if (isDatabaseUnavailable(original)) {
     return {
       ...base,
@@ -117,6 +152,14 @@ export function formatError(
       ...base,
       message: 'Introspection (__schema, __type) is turned off on this server; its operator can allow it with OKR_INTROSPECTION=true.',
       extensions: { code: 'GRAPHQL_VALIDATION_FAILED', reason: 'INTROSPECTION_DISABLED' },
+    };
+  }
+  const tokens = code === 'GRAPHQL_PARSE_FAILED' ? TOO_MANY_TOKENS.exec(formatted.message) : null;
+  if (tokens) {
+    return {
+      ...base,
+      message: `The document holds more than ${tokens[1]} tokens, the most the server parses. Send a shorter query; pass long inputs as variables.`,
+      extensions: { code: 'GRAPHQL_PARSE_FAILED', reason: 'TOO_MANY_TOKENS' },
     };
   }
   // Errors raised deliberately with a known code, or by the request pipeline before any resolver

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../schema/limits';
 
 /** Everything the server reads from its environment, parsed once at start. */
 export interface Config {
@@ -34,6 +35,10 @@ export interface Config {
   limits: ServerLimits;
   /** The bearer token that opens GET /metrics outside local development mode; null: /metrics is off there. */
   metricsToken: string | null;
+  /** Cost, depth, alias, command, token, field and response-size limits of each GraphQL request. */
+  requestLimits: RequestLimits;
+  /** Longest a database statement of a request may run (ms); 0: no limit. */
+  statementTimeoutMs: number;
 }
 
 /** OKR_JWT_MAX_LIFETIME when unset: 24 hours. */
@@ -198,6 +203,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webSocket: webSocketLimits(env),
     limits: limitsFrom(env),
     metricsToken: metricsTokenFrom(env),
+    requestLimits: {
+      maxCost: int(env, 'OKR_MAX_COST', DEFAULT_REQUEST_LIMITS.maxCost, 1, 1_000_000_000),
+      maxDepth: int(env, 'OKR_MAX_DEPTH', DEFAULT_REQUEST_LIMITS.maxDepth, 1, 100),
+      maxAliases: int(env, 'OKR_MAX_ALIASES', DEFAULT_REQUEST_LIMITS.maxAliases, 0, 100_000),
+      maxCommands: int(env, 'OKR_MAX_COMMANDS', DEFAULT_REQUEST_LIMITS.maxCommands, 1, 1_000),
+      maxTokens: int(env, 'OKR_MAX_TOKENS', DEFAULT_REQUEST_LIMITS.maxTokens, 100, 10_000_000),
+      maxFields: int(env, 'OKR_MAX_FIELDS', DEFAULT_REQUEST_LIMITS.maxFields, 10, 10_000_000),
+      // At most 256 MiB: far below the longest string V8 can build.
+      maxResponseBytes: int(env, 'OKR_MAX_RESPONSE_BYTES', DEFAULT_REQUEST_LIMITS.maxResponseBytes, 1024, 256 * 1024 * 1024),
+    },
+    statementTimeoutMs: int(env, 'OKR_STATEMENT_TIMEOUT_MS', 30_000, 0, 24 * 60 * 60 * 1000),
   };
 }
 

@@ -20,11 +20,35 @@ export function ormOptions(url: string, overrides: Partial<Options> = {}): Optio
   };
 }
 
+export interface DatabaseOptions {
+  /**
+   * Longest a single statement may run on the pool's connections, in ms (PostgreSQL statement_timeout);
+   * unset or 0: no limit. The server sets it (OKR_STATEMENT_TIMEOUT_MS); the command line does not, so
+   * a rebuild or an export is never cut short. Migrations always run without it.
+   */
+  statementTimeoutMs?: number;
+}
+
 /** Connects and brings the schema up to date (migrations are idempotent and transactional). */
-export async function openDatabase(url: string, overrides: Partial<Options> = {}): Promise<MikroORM> {
-  const orm = await MikroORM.init(ormOptions(url, overrides));
-  await orm.getMigrator().up();
-  return orm;
+export async function openDatabase(url: string, overrides: Partial<Options> = {}, options: DatabaseOptions = {}): Promise<MikroORM> {
+  const timeout = options.statementTimeoutMs ?? 0;
+  if (timeout <= 0) {
+    const orm = await MikroORM.init(ormOptions(url, overrides));
+    await orm.getMigrator().up();
+    return orm;
+  }
+  // Migrations first, on their own connection without the timeout: a long one must not be cut halfway.
+  const migrating = await MikroORM.init(ormOptions(url, { ...overrides, pool: { min: 0, max: 1 } }));
+  try {
+    await migrating.getMigrator().up();
+  } finally {
+    await migrating.close(true);
+  }
+  // pg sends statement_timeout as a startup parameter of every connection the pool opens.
+  const driver = (overrides.driverOptions ?? {}) as { connection?: Record<string, unknown> };
+  return MikroORM.init(
+    ormOptions(url, { ...overrides, driverOptions: { ...driver, connection: { ...driver.connection, statement_timeout: timeout } } }),
+  );
 }
 
 export { inSnapshot, sqlOf } from '../projections/sql';

@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     });
     url = embedded.url;
   }
-  const orm = await openDatabase(url);
+  const orm = await openDatabase(url, {}, { statementTimeoutMs: config.statementTimeoutMs });
   const server = await createServer({
     orm,
     organisationId: config.organisationId,
@@ -45,6 +45,7 @@ async function main(): Promise<void> {
       : undefined,
     introspection: config.introspection,
     corsOrigins: config.corsOrigins,
+    requestLimits: config.requestLimits,
     effortBudget: (organisationId) => effortBudgetFor(config, organisationId),
     webSocket: config.webSocket,
     limits: config.limits,

@@ -7,7 +7,8 @@ import { Pool } from 'pg';
 import { okrSchema } from '../schema/build';
 import type { Context } from '../schema/context';
 import { formatError } from '../schema/errors';
-import { queryLimits } from '../schema/limits';
+import { costPlugin } from '../schema/costPlugin';
+import { DEFAULT_REQUEST_LIMITS, queryLimits, type RequestLimits } from '../schema/limits';
 import { localAuthenticator, type Authenticator } from './auth';
 import { DEFAULT_LIMITS, DEFAULT_WEBSOCKET_LIMITS, type ServerLimits, type WebSocketLimits } from './config';
 import { sqlOf } from './database';
@@ -53,6 +54,8 @@ export interface ServerOptions {
   limits?: Partial<ServerLimits>;
   /** The operator's bearer token for GET /metrics; without it /metrics answers only in local development mode. */
   metricsToken?: string | null;
+  /** Cost, depth, alias, command, token, field and response-size limits (README, "Limits"). */
+  requestLimits?: Partial<RequestLimits>;
 }
 
 export interface OkrServer {
@@ -141,10 +144,13 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
     maxQueuedPerSubscriber: webSocketLimits.maxQueuedEvents,
   });
   await follower.start();
-  const validationRules = [queryLimits()];
+  const requestLimits: RequestLimits = { ...DEFAULT_REQUEST_LIMITS, ...options.requestLimits };
+  const validationRules = queryLimits(requestLimits);
   const apollo = new ApolloServer<Context>({
     schema,
     validationRules,
+    // Refused while parsing, before a long document costs anything more (formatError names the reason).
+    parseOptions: { maxTokens: requestLimits.maxTokens },
     introspection: options.introspection ?? true,
     // Automatic persisted queries are not offered: a hash-only request gets PERSISTED_QUERY_NOT_SUPPORTED.
     persistedQueries: false,
@@ -152,7 +158,7 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
     // Apollo's landing page loads Apollo Sandbox from a CDN; browsers get our own GraphiQL (src/http/graphiql.ts).
-    plugins: [ApolloServerPluginLandingPageDisabled(), exchangePlugin()],
+    plugins: [ApolloServerPluginLandingPageDisabled(), costPlugin<Context>(requestLimits), exchangePlugin()],
     formatError: (formatted, error) =>
       formatError(formatted, error, (e) => logger.error('unexpected error in a request', { path: formatted.path, ...errorFields(e) })),
   });
@@ -199,6 +205,7 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
       logger,
       maxBodyBytes,
       corsOrigins,
+      maxResponseBytes: requestLimits.maxResponseBytes,
       databaseReachable: () => databaseReachable(options.orm),
       closing: () => closing,
       // While closing, free each keep-alive connection as soon as its last answer is out.

@@ -5,6 +5,7 @@ import type { Context } from '../../schema/context';
 import type { Principal } from '../auth';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
+import { admittedCost } from '../../schema/costPlugin';
 
 /*
  * One HTTP request from arrival to its log line: it watches for the client leaving (the request's
@@ -158,8 +159,12 @@ export function exchangePlugin(): ApolloServerPlugin<Context> {
       return {
         async didResolveOperation({ operationName }) {
           exchange.operation = operationName ?? exchange.operation;
+          // The cost plugin, earlier in the list, has measured and admitted the operation by now: a request
+          // that is aborted later is still logged with its cost.
+          exchange.cost = admittedCost(contextValue);
         },
         async willSendResponse({ response }) {
+          exchange.cost = admittedCost(contextValue);
           const result = response.body.kind === 'single' ? response.body.singleResult : response.body.initialResult;
           const errors = result.errors ?? [];
           for (const error of errors) {

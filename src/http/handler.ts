@@ -17,6 +17,8 @@ export interface HandlerOptions {
   context: (requestId: string, principal: Principal, signal?: AbortSignal) => Context;
   logger: Logger;
   maxBodyBytes: number;
+  /** Largest response body sent, in bytes. */
+  maxResponseBytes: number;
   /** Whether the database answers (readiness). */
   databaseReachable: () => Promise<boolean>;
   /** True once shutdown began: answers carry `connection: close`. */
@@ -126,7 +128,7 @@ export function httpHandler(options: HandlerOptions): (req: IncomingMessage, res
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
       context: async () => bindContext(options.context(requestId, principal, exchange.signal), exchange),
     });
-    await sendGraphQL(res, response);
+    await sendGraphQL(res, response, options.maxResponseBytes);
   };
 
   const refuse = (res: ServerResponse, error: unknown, exchange: Exchange): void => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HTTPGraphQLResponse } from '@apollo/server';
+import { responseTooLarge } from '../../schema/costPlugin';
 
 /** A request the HTTP layer refuses before GraphQL sees it (bad JSON, oversized body). */
 export class RequestError extends Error {
@@ -114,14 +115,32 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
-export async function sendGraphQL(res: ServerResponse, response: HTTPGraphQLResponse): Promise<void> {
+/**
+ * Sends Apollo's answer, never more than `maxBytes`: the cost model bounds how many objects a response
+ * holds and the cost plugin how large it grows while resolving; this is the exact check on the body.
+ */
+export async function sendGraphQL(res: ServerResponse, response: HTTPGraphQLResponse, maxBytes = Number.POSITIVE_INFINITY): Promise<void> {
   res.statusCode = response.status ?? 200;
   for (const [key, value] of response.headers) res.setHeader(key, value);
   if (response.body.kind === 'complete') {
-    res.end(response.body.string);
+    const text = response.body.string;
+    // A string of n UTF-16 units is at most 3n bytes of UTF-8: most answers need no counting.
+    if (text.length * 3 > maxBytes && Buffer.byteLength(text) > maxBytes) {
+      const refusal = JSON.stringify({ data: null, errors: [responseTooLarge(maxBytes)] });
+      res.setHeader('content-length', Buffer.byteLength(refusal));
+      res.end(refusal);
+      return;
+    }
+    res.end(text);
     return;
   }
-  for await (const chunk of response.body.asyncIterator) res.write(chunk);
+  let sent = 0;
+  for await (const chunk of response.body.asyncIterator) {
+    sent += Buffer.byteLength(chunk);
+    // An incremental answer has begun: past the limit it can only be cut off.
+    if (sent > maxBytes) return void res.destroy();
+    res.write(chunk);
+  }
   res.end();
 }
 

@@ -6,6 +6,7 @@ import type { ServerLimits } from '../../src/config';
 import { EventStore } from '../../events/store';
 import { sqlOf } from '../../src/database';
 import { createLogger } from '../../src/logger';
+import type { RequestLimits } from '../../schema/limits';
 import { createServer, type OkrServer } from '../../src/server';
 import { COMMIT, DEFINE, DRAFT, PLAN, REGISTER } from '../support/okr';
 import { startTestServer, type TestServer } from '../support/server';
@@ -57,7 +58,10 @@ async function ok(url: string, token: string, query: string, variables?: Record<
 }
 
 /** Another server on the test database, with its own limits (and optionally a logger). */
-async function serverWith(limits: Partial<ServerLimits>, extra: { logger?: ReturnType<typeof createLogger>; metricsToken?: string | null; local?: boolean } = {}) {
+async function serverWith(
+  limits: Partial<ServerLimits>,
+  extra: { logger?: ReturnType<typeof createLogger>; metricsToken?: string | null; local?: boolean; requestLimits?: Partial<RequestLimits> } = {},
+) {
   const server = await createServer({
     orm: t.db.orm,
     organisationId: 'org-local',
@@ -65,6 +69,7 @@ async function serverWith(limits: Partial<ServerLimits>, extra: { logger?: Retur
     clock: t.clock.now,
     authenticator: extra.local ? undefined : authenticator,
     limits,
+    requestLimits: extra.requestLimits,
     logger: extra.logger,
     metricsToken: extra.metricsToken,
   });
@@ -310,7 +315,8 @@ describe('expensive work', () => {
 describe('slow and gone clients', () => {
   it('stops an aborted multi-mutation request between commands, half-applies none, and logs it with status 499', async () => {
     const { logger, lines } = capturingLogger();
-    const { url } = await serverWith({}, { logger });
+    // More commands than one request may hold by default (OKR_MAX_COMMANDS): the point is to abort midway.
+    const { url } = await serverWith({}, { logger, requestLimits: { maxCommands: 100, maxCost: 1_000_000 } });
     const commands = 40;
     const mutation = `mutation { ${Array.from(
       { length: commands },
@@ -329,7 +335,8 @@ describe('slow and gone clients', () => {
     const line = lines.find((l) => l.msg === 'request' && l.status === 499) as Record<string, any>;
     expect(line).toMatchObject({ method: 'POST', path: '/graphql', organisationId: 'org-victim', aborted: expect.stringMatching(/closed the connection/) });
     expect(typeof line.ms).toBe('number');
-    expect(line).toHaveProperty('cost');
+    // Its admitted cost (the query cost analysis): commands are charged 10 each.
+    expect(line.cost).toBeGreaterThanOrEqual(10 * commands);
     // The line is written once the work is over: nothing is appended after it.
     expect((await t.eventCount()) - before).toBe(appended);
     // Every check-in that was appended is whole: one event per command, each with its own projection row.
@@ -343,7 +350,8 @@ describe('slow and gone clients', () => {
 
   it('drops a client that asks for a big answer and never reads it, frees its connection, and logs it', async () => {
     const { logger, lines } = capturingLogger();
-    const { url, server } = await serverWith({ sendTimeoutMs: 1000, keepAliveTimeoutMs: 60_000 }, { logger });
+    // An answer bigger than the cost limit admits by default: the point is a client that never reads it.
+    const { url, server } = await serverWith({ sendTimeoutMs: 1000, keepAliveTimeoutMs: 60_000 }, { logger, requestLimits: { maxCost: 1_000_000 } });
     const page = 'edges { node { position type streamId version recordedAt actor data } }';
     const query = `{ ${Array.from({ length: 12 }, (_, i) => `p${i}: events(first: 500) { ${page} }`).join(' ')} }`;
     const body = JSON.stringify({ query });

@@ -3,7 +3,7 @@ import { createServer, type OkrServer } from '../../src/server';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startTestServer, type TestServer } from '../support/server';
 import { Okr } from '../support/okr';
-import { MAX_COST, MAX_DEPTH } from '../../schema/limits';
+import { MAX_ALIASES, MAX_COMMANDS, MAX_COST, MAX_DEPTH, MAX_TOKENS } from '../../schema/limits';
 import { STABLE_CODES, leakIn, postText, readResponse, type RawResponse } from '../support/abuse';
 
 /**
@@ -86,35 +86,76 @@ describe('depth', () => {
   });
 });
 
-describe('cost', () => {
-  it(`refuses a query over ${MAX_COST} (many aliases) with QUERY_TOO_COMPLEX`, async () => {
-    // Each alias: 1 + 10 x 3 fields = 31; 2000 of them = 62,000.
+describe('cost, aliases and commands', () => {
+  // units (100 at most) x (1 + children (20 at most) x 1): schema/cost.ts.
+  const UNITS_WITH_CHILDREN = 'units { id name level children { id } }';
+  const PER_ALIAS = 100 * (1 + 20);
+
+  it(`refuses more than ${MAX_ALIASES} aliases with TOO_MANY_ALIASES`, async () => {
     const aliases = Array.from({ length: 2000 }, (_, i) => `a${i}: units { id name level }`).join(' ');
     const res = await post({ query: `{ ${aliases} }` });
     expect(res.status).toBe(400);
+    expect(firstError(res)).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED', reason: 'TOO_MANY_ALIASES' });
+    expect(firstError(res).message).toMatch(new RegExp(`at most ${MAX_ALIASES} are allowed`));
+  });
+
+  it(`refuses a query over ${MAX_COST} with QUERY_TOO_COMPLEX, and says what it would cost`, async () => {
+    const n = Math.floor(MAX_COST / PER_ALIAS) + 1;
+    const res = await post({ query: `{ ${Array.from({ length: n }, (_, i) => `a${i}: ${UNITS_WITH_CHILDREN}`).join(' ')} }` });
+    expect(res.status).toBe(400);
     expect(firstError(res)).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED', reason: 'QUERY_TOO_COMPLEX' });
-    expect(firstError(res).message).toMatch(/too costly/);
+    expect(firstError(res).message).toMatch(new RegExp(`would cost ${n * PER_ALIAS}; at most ${MAX_COST}`));
+    expect(res.json.extensions.cost).toEqual({ requested: n * PER_ALIAS, limit: MAX_COST });
+    expect(res.json.data).toBeUndefined();
+  });
+
+  it('answers a query just under the cost limit, and reports its cost', async () => {
+    const n = Math.floor(MAX_COST / PER_ALIAS);
+    const res = await post({ query: `{ ${Array.from({ length: n }, (_, i) => `a${i}: ${UNITS_WITH_CHILDREN}`).join(' ')} }` });
+    expect(res.json.errors).toBeUndefined();
+    expect(res.status).toBe(200);
+    expect(res.json.extensions.cost).toEqual({ requested: n * PER_ALIAS, limit: MAX_COST });
   });
 
   it('refuses lists nested in lists that multiply past the limit, though shallow', async () => {
-    // 5 levels of lists: about 10^5, depth 6.
+    // 100 units x 20 children x 20 x 20 x 20: depth 6.
     const res = await post({ query: `{ units { ${nest('children', 4, 'id')} } }` });
     expect(firstError(res)).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED', reason: 'QUERY_TOO_COMPLEX' });
   });
 
-  it('refuses many aliases of a mutation the same way, and nothing is appended', async () => {
+  it(`refuses more than ${MAX_COMMANDS} mutation fields with TOO_MANY_COMMANDS, and nothing is appended`, async () => {
     const before = await t.eventCount();
-    const aliases = Array.from({ length: 2000 }, (_, i) => `m${i}: registerUnit(input: { name: "U${i}", level: COMPANY }) { id name level children { id name level } }`).join(' ');
-    const res = await post({ query: `mutation { ${aliases} }` });
-    expect(firstError(res)).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED', reason: 'QUERY_TOO_COMPLEX' });
+    const commands = Array.from({ length: MAX_COMMANDS + 1 }, (_, i) => `m${i}: registerUnit(input: { name: "U${i}", level: COMPANY }) { id }`).join(' ');
+    const res = await post({ query: `mutation { ${commands} }` });
+    expect(res.status).toBe(400);
+    expect(firstError(res)).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED', reason: 'TOO_MANY_COMMANDS' });
+    expect(firstError(res).message).toMatch(new RegExp(`at most ${MAX_COMMANDS} are allowed per request`));
     expect(await t.eventCount()).toBe(before);
   });
 
-  it('answers a query just under the cost limit', async () => {
-    const aliases = Array.from({ length: 1500 }, (_, i) => `a${i}: units { id name level }`).join(' '); // 46,500
-    const res = await post({ query: `{ ${aliases} }` });
+  it('counts commands spread from fragments too', async () => {
+    const before = await t.eventCount();
+    const fragment = `fragment C on Mutation { ${Array.from({ length: 13 }, (_, i) => `c${i}: closeQuarter(id: "2027-Q1") { id }`).join(' ')} }`;
+    const res = await post({ query: `mutation { ...C ... on Mutation { ...C } } ${fragment}` });
+    expect(firstError(res)).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED', reason: 'TOO_MANY_COMMANDS' });
+    expect(await t.eventCount()).toBe(before);
+  });
+
+  it(`runs ${MAX_COMMANDS} commands in one request`, async () => {
+    const commands = Array.from({ length: MAX_COMMANDS }, (_, i) => `m${i}: registerUnit(input: { name: "Many ${i}", level: COMPANY }) { id }`).join(' ');
+    const res = await post({ query: `mutation { ${commands} }` });
     expect(res.json.errors).toBeUndefined();
-    expect(res.status).toBe(200);
+    expect(Object.keys(res.json.data)).toHaveLength(MAX_COMMANDS);
+  });
+
+  it(`refuses a document of more than ${MAX_TOKENS} tokens while parsing, with TOO_MANY_TOKENS`, async () => {
+    const before = await t.eventCount();
+    const aliases = Array.from({ length: 2000 }, (_, i) => `m${i}: registerUnit(input: { name: "U${i}", level: COMPANY }) { id name level children { id name level } }`).join(' ');
+    const res = await post({ query: `mutation { ${aliases} }` });
+    expect(res.status).toBe(400);
+    expect(firstError(res)).toMatchObject({ code: 'GRAPHQL_PARSE_FAILED', reason: 'TOO_MANY_TOKENS' });
+    expect(firstError(res).message).toMatch(new RegExp(`more than ${MAX_TOKENS} tokens`));
+    expect(await t.eventCount()).toBe(before);
   });
 });
 
@@ -328,7 +369,7 @@ describe('introspection', () => {
     it('still answers ordinary queries (and __typename)', async () => {
       const res = await postText(url, JSON.stringify({ query: '{ __typename units { id } }' }));
       expect(res.status).toBe(200);
-      expect(res.json).toEqual({ data: { __typename: 'Query', units: [] } });
+      expect(res.json).toEqual({ data: { __typename: 'Query', units: [] }, extensions: { cost: { requested: 100, limit: MAX_COST } } });
     });
   });
 });

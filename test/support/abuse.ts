@@ -24,6 +24,9 @@ export const STABLE_CODES = new Set([
   'UNAUTHENTICATED',
   // Admission (README, Limits): too many requests or scans at once.
   'RATE_LIMITED',
+  // Bounded cost (README, Limits): a statement past its timeout, a response past its size limit.
+  'TIMEOUT',
+  'RESPONSE_TOO_LARGE',
 ]);
 
 /** JSON text written verbatim into a request body. */

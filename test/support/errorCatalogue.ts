@@ -105,7 +105,7 @@ export function collectErrorCatalogue(): ErrorCatalogue {
       const literals = [...(m[2] as string).matchAll(UPPER)].map((l) => l[1] as string);
       const code = /\brejected\(\s*reason\b/.test(text)
         ? 'BAD_USER_INPUT'
-        : /code:\s*'([A-Z_]+)'\s*,\s*reason\b/.exec(text)?.[1];
+        : /code:\s*'([A-Z_]+)'\s*,\s*reason(?=\s*[,}])/.exec(text)?.[1];
       if (code && literals.length > 0) for (const literal of literals) add(literal, code);
       else unlisted.push(`${at(m.index)}: type ${m[1]} (no code found for it)`);
     }

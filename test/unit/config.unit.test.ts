@@ -58,9 +58,22 @@ describe('configuration', () => {
     [{ OKR_EFFORT_BUDGET: '0' }, /OKR_EFFORT_BUDGET/],
     [{ OKR_EFFORT_BUDGETS: 'acme' }, /OKR_EFFORT_BUDGETS/],
     [{ OKR_EFFORT_BUDGETS: 'acme=-1' }, /OKR_EFFORT_BUDGETS/],
+    [{ OKR_MAX_COST: '0' }, /OKR_MAX_COST/],
+    [{ OKR_MAX_RESPONSE_BYTES: '1e9' }, /OKR_MAX_RESPONSE_BYTES/],
+    [{ OKR_STATEMENT_TIMEOUT_MS: '-5' }, /OKR_STATEMENT_TIMEOUT_MS/],
   ])('refuses %j with a clear message', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('reads the request limits and the statement timeout, with defaults', () => {
+    expect(loadConfig({})).toMatchObject({
+      requestLimits: { maxCost: 50_000, maxDepth: 12, maxAliases: 50, maxCommands: 25, maxTokens: 20_000, maxFields: 10_000, maxResponseBytes: 16 * 1024 * 1024 },
+      statementTimeoutMs: 30_000,
+    });
+    const config = loadConfig({ OKR_MAX_COST: '1000', OKR_MAX_ALIASES: '0', OKR_MAX_RESPONSE_BYTES: '65536', OKR_STATEMENT_TIMEOUT_MS: '0' });
+    expect(config.requestLimits).toMatchObject({ maxCost: 1000, maxAliases: 0, maxResponseBytes: 65536 });
+    expect(config.statementTimeoutMs).toBe(0);
   });
 });
 

@@ -1,8 +1,9 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { Kind, parse, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { validate, type GraphQLSchema } from 'graphql';
 import { okrSchema } from '../../schema/build';
 import { SEED_PLACEHOLDERS } from '../../src/cli';
+import { blocks, operations, placeholdersIn, SAMPLE } from '../support/readmeExamples';
 
 /**
  * README is what a newcomer runs. Why: its examples used dates the server refused on today's clock, it
@@ -10,40 +11,6 @@ import { SEED_PLACEHOLDERS } from '../../src/cli';
  */
 
 const ROOT = path.resolve(__dirname, '../..');
-const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-
-/** Values of the right shape for each placeholder, as `npm run seed` prints them. */
-const SAMPLE: Record<string, string> = {
-  '<current quarter>': '2026-Q4',
-  '<previous quarter>': '2026-Q3',
-  '<next quarter>': '2027-Q1',
-  '<next quarter starts>': '2027-01-01T00:00:00Z',
-  '<next quarter ends>': '2027-04-01T00:00:00Z',
-  '<earlier instant>': '2026-11-17T00:00:00Z',
-  '<company id>': '3f1c2a6e-0000-5000-8000-000000000001',
-  '<function id>': '3f1c2a6e-0000-5000-8000-000000000002',
-  '<team id>': '3f1c2a6e-0000-5000-8000-000000000003',
-  '<function objective id>': '3f1c2a6e-0000-5000-8000-000000000004',
-  '<objective id>': '3f1c2a6e-0000-5000-8000-000000000005',
-  '<key result id>': '3f1c2a6e-0000-5000-8000-000000000006',
-  // From draftObjective's answer, not from the seed.
-  '<new objective id>': '3f1c2a6e-0000-5000-8000-000000000007',
-};
-
-const blocks = (lang: string): string[] =>
-  [...README.matchAll(new RegExp('^```' + lang + '\\n([\\s\\S]*?)^```', 'gm'))].map((m) => m[1] as string);
-
-const placeholdersIn = (text: string): string[] => [...text.matchAll(/<[a-z][a-z ]*>/g)].map((m) => m[0]);
-
-/** Each operation of a block on its own, placeholders replaced by sample values. */
-function operations(block: string): { source: string; document: DocumentNode }[] {
-  const filled = block.replace(/<[a-z][a-z ]*>/g, (p) => SAMPLE[p] ?? p);
-  const document = parse(filled);
-  return document.definitions.map((definition) => ({
-    source: filled.slice(definition.loc?.start, definition.loc?.end),
-    document: { kind: Kind.DOCUMENT, definitions: [definition] },
-  }));
-}
 
 describe("README's GraphQL examples", () => {
   let schema: GraphQLSchema;
