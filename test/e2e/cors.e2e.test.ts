@@ -66,7 +66,7 @@ describe('CORS with authentication on and OKR_CORS_ORIGINS', () => {
     expect(ok.status).toBe(200);
     expect(ok.headers.get('access-control-allow-origin')).toBe(APP);
     expect(ok.headers.get('vary')).toMatch(/\bOrigin\b/);
-    expect(await ok.json()).toEqual({ data: { units: [] } });
+    expect(await ok.json()).toMatchObject({ data: { units: [] } });
 
     const refused = await post(t.url, APP);
     expect(refused.status).toBe(401);
@@ -115,7 +115,7 @@ describe('CORS in local development mode (no authentication)', () => {
       expect(res.headers.get('access-control-allow-origin')).toBe(origin);
       const answer = await post(t.url, origin);
       expect(answer.headers.get('access-control-allow-origin')).toBe(origin);
-      expect(await answer.json()).toEqual({ data: { units: [] } });
+      expect(await answer.json()).toMatchObject({ data: { units: [] } });
     },
   );
 
@@ -157,7 +157,7 @@ describe('CSRF prevention for GET clients', () => {
   ])('runs a GET that carries %s', async (_label, headers) => {
     const res = await get(headers);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ data: { units: [] } });
+    expect(await res.json()).toMatchObject({ data: { units: [] } });
   });
 
   it('refuses a POST with a content type a form could send', async () => {

@@ -154,7 +154,7 @@ describe('GraphiQL at GET /graphql', () => {
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/json/);
-    expect(await res.json()).toEqual({ data: { units: [] } });
+    expect(await res.json()).toMatchObject({ data: { units: [] } });
   });
 
   it('opens the page without a token in local development mode, with no headers hint', () => {
