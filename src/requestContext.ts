@@ -68,7 +68,25 @@ export function contextFactory(deps: ContextDependencies): (requestId: string, p
   return (requestId, principal, signal = NEVER) => {
     const org = principal.organisationId;
     // Scans of the log and replays of history run a few at a time per organisation (admission.ts).
-    const expensive = <T>(work: () => Promise<T>): Promise<T> => expensiveWork.run(org, work, signal);
+    // One request holds at most one place at a time: its scans and replays run one after another (root
+    // fields resolve in parallel, and 19 aliased asOf fields must not fill the organisation's queue and
+    // refuse everyone else), and a replay already made for the same quarter and instant is reused.
+    let previous: Promise<unknown> = Promise.resolve();
+    const expensive = <T>(work: () => Promise<T>): Promise<T> => {
+      const turn = previous.catch(() => undefined).then(() => expensiveWork.run(org, work, signal));
+      previous = turn;
+      return turn;
+    };
+    const replays = new Map<string, ReturnType<Context['readAsOf']>>();
+    const readAsOf: Context['readAsOf'] = (at, quarterId) => {
+      const key = `${quarterId}\u0000${at.toISOString()}`;
+      let replay = replays.get(key);
+      if (replay === undefined) {
+        replay = expensive(() => history.quarterAt(org, quarterId, at));
+        replays.set(key, replay);
+      }
+      return replay;
+    };
     const actor = { organisationId: org, actor: principal.subject, correlationId: requestId };
     const newRead = () => new TableReadModel(orm.em.fork(), org);
     const ctx: Context = {
@@ -89,7 +107,7 @@ export function contextFactory(deps: ContextDependencies): (requestId: string, p
           return result.ok ? result : withinOrganisation(result, org);
         }),
       feed: (filter) => eventFeed(follower, { organisationId: org, ...filter }),
-      readAsOf: (at, quarterId) => expensive(() => history.quarterAt(org, quarterId, at)),
+      readAsOf,
       effortBudget: deps.effortBudget(org),
     };
     return ctx;

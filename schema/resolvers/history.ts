@@ -123,14 +123,19 @@ export class HistoryResolver {
     const { at, ...asked } = scope(ctx, { quarterId, unitId }, asOf);
     const { facts } = await factsFor(ctx, asked.quarterId, at);
     if (facts === null) return [];
+    // As of an instant, only quarters already planned then: one indexed read of the log, so that at most
+    // HEALTH_LOOKBACK quarters are replayed (the cost model charges five replays for health with asOf).
+    const plannedThen = at
+      ? new Set((await ctx.log.readAll({ types: ['QuarterPlanned'], until: at })).map((e) => (e.data as { quarterId: string }).quarterId))
+      : null;
     const earlierIds = (await ctx.read.quarters())
+      .filter((q) => plannedThen === null || plannedThen.has(q.id))
       .filter((q) => q.endsOn.getTime() <= facts.quarter.startsOn.getTime())
       .sort((a, b) => b.startsOn.getTime() - a.startsOn.getTime())
       .map((q) => q.id);
     // The latest few that existed at the instant asked about (a quarter planned later must not count).
     const earlier: QuarterFacts[] = [];
-    for (const id of earlierIds) {
-      if (earlier.length >= HEALTH_LOOKBACK) break;
+    for (const id of earlierIds.slice(0, HEALTH_LOOKBACK)) {
       const prior = await factsFor(ctx, id, at);
       if (prior.facts) earlier.push(prior.facts);
     }

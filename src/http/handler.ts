@@ -149,6 +149,12 @@ export function httpHandler(options: HandlerOptions): (req: IncomingMessage, res
       if (error.status === 413) res.setHeader('connection', 'close');
       return sendJson(res, error.status, { errors: [{ message: error.message, extensions: { code } }] });
     }
+    // The client went away while its body was arriving (or the request timeout cut it off): nothing to
+    // answer and nothing went wrong here; the request's own log line says so (499 or 408).
+    if (res.destroyed || res.req.destroyed || (error as { code?: string }).code === 'ECONNRESET') {
+      exchange.recordError('CLIENT_CLOSED_REQUEST', null);
+      return void res.destroy();
+    }
     logger.error('request failed outside GraphQL', errorFields(error));
     exchange.recordError('INTERNAL_SERVER_ERROR', null);
     return sendJson(res, 500, { errors: [{ message: 'Internal server error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });

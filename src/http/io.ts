@@ -38,6 +38,10 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
+    // A client that goes away before its body is complete: stop waiting (and free the admission slot).
+    req.on('close', () => {
+      if (!req.complete) reject(Object.assign(new Error('The client closed the connection before its body was complete.'), { code: 'ECONNRESET' }));
+    });
   });
 }
 

@@ -260,6 +260,26 @@ describe('concurrency limits per person and per organisation', () => {
 });
 
 describe('expensive work', () => {
+  it('runs one request\'s replays one after another: many asOf fields in one request never fill the organisation\'s queue', async () => {
+    // Why: root fields resolve in parallel, so 19 aliased asOf fields took 19 places at once, the last ones
+    // were refused EXPENSIVE_QUEUE_FULL, and every other member of the organisation with them.
+    const { url } = await serverWith({ expensivePerOrganisation: 1, expensiveTotal: 1, expensiveQueuePerOrganisation: 1 });
+    const fields = Array.from({ length: 6 }, (_, i) => `a${i}: objectives(quarterId: "2027-Q1", asOf: "${new Date(Date.UTC(2027, 0, 10, 9, 0, i)).toISOString()}") { id }`);
+    // Twice the same instant: one replay, reused.
+    fields.push(`again: objectives(quarterId: "2027-Q1", asOf: "${new Date(Date.UTC(2027, 0, 10, 9, 0, 0)).toISOString()}") { id }`);
+    const [many, other] = await Promise.all([
+      post(url, tokens.attacker as string, `{ ${fields.join(' ')} }`),
+      post(url, tokens.attacker as string, 'query($at: DateTime) { objectives(quarterId: "2027-Q1", asOf: $at) { id } }', { at: '2027-01-10T09:30:00.000Z' }),
+    ]);
+    expect(many.status).toBe(200);
+    expect(many.body.errors).toBeUndefined();
+    expect(Object.keys(many.body.data)).toHaveLength(7);
+    expect(many.body.data.again).toEqual(many.body.data.a0);
+    // The other request of the same organisation waited its turn (one running, one waiting), not refused.
+    expect(other.status).toBe(200);
+    expect(other.body.errors).toBeUndefined();
+  });
+
   it('runs an organisation\'s scans and replays a few at a time while another organisation is answered, and the log verifies afterwards', async () => {
     const { url, server } = await serverWith({ expensivePerOrganisation: 2, expensiveTotal: 3, expensiveQueuePerOrganisation: 2, expensiveWaitMs: 120_000 });
     // The attack: 24 scans and replays at once, from one organisation.
@@ -313,6 +333,26 @@ describe('expensive work', () => {
 });
 
 describe('slow and gone clients', () => {
+  it('logs a client that goes away halfway through its body as gone (499), with no error line', async () => {
+    // Why: the body reader's "aborted" error was taken for a server fault: an error-level line with a stack.
+    const { logger, lines } = capturingLogger();
+    const { url } = await serverWith({}, { logger });
+    const { port } = new URL(url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(
+      `POST /graphql HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${tokens.victim}\r\n` +
+        'content-type: application/json\r\ncontent-length: 5000\r\n\r\n{"query":"{ units',
+    );
+    // Give the server time to read the headers and start reading the body.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    socket.destroy();
+    await eventually(() => lines.some((l) => l.msg === 'request'), 'the request logged');
+    const line = lines.find((l) => l.msg === 'request') as Record<string, any>;
+    expect(line.status).toBe(499);
+    expect(lines.filter((l) => l.level === 'error' || l.level >= 50)).toEqual([]);
+  });
+
   it('stops an aborted multi-mutation request between commands, half-applies none, and logs it with status 499', async () => {
     const { logger, lines } = capturingLogger();
     // More commands than one request may hold by default (OKR_MAX_COMMANDS): the point is to abort midway.
