@@ -54,7 +54,7 @@ export function parseId(raw: string): ParsedId {
   if (id.length === 0 || Number.isNaN(at.getTime())) {
     throw rejected(
       'ID_INVALID',
-      `"${raw}" is not an id this API gives out: a versioned id is <id>@<ISO-8601 instant>, e.g. 2027-Q1@2027-02-01T00:00:00.000Z.`,
+      `"${raw}" is not an id this API gives out: a versioned id is <id>@<ISO-8601 instant>, e.g. 2026-Q4@2026-11-17T00:00:00.000Z.`,
     );
   }
   return { id, at };

@@ -236,6 +236,8 @@ export interface WebSocketLimits {
   maxMessageBytes: number;
   /** Events that may wait for one subscriber before it is ended as too slow. */
   maxQueuedEvents: number;
+  /** Largest answer one event may make for one subscription (bytes); a larger one is answered RESPONSE_TOO_LARGE instead. */
+  maxEventBytes: number;
   /** WebSocket log lines per person per minute (ten times that in all); the rest are counted in a summary. */
   logLinesPerMinute: number;
 }
@@ -251,6 +253,7 @@ export const DEFAULT_WEBSOCKET_LIMITS: WebSocketLimits = {
   initTimeoutMs: 5000,
   maxMessageBytes: 64 * 1024,
   maxQueuedEvents: 1000,
+  maxEventBytes: 1024 * 1024,
   logLinesPerMinute: 10,
 };
 
@@ -267,6 +270,7 @@ function webSocketLimits(env: NodeJS.ProcessEnv): WebSocketLimits {
     initTimeoutMs: int(env, 'OKR_WS_INIT_TIMEOUT_MS', d.initTimeoutMs, 100, 600_000),
     maxMessageBytes: int(env, 'OKR_WS_MAX_MESSAGE_BYTES', d.maxMessageBytes, 1024, 16 * 1024 * 1024),
     maxQueuedEvents: int(env, 'OKR_WS_MAX_QUEUED_EVENTS', d.maxQueuedEvents, 1, 1_000_000),
+    maxEventBytes: int(env, 'OKR_WS_MAX_EVENT_BYTES', d.maxEventBytes, 1024, 64 * 1024 * 1024),
     logLinesPerMinute: int(env, 'OKR_WS_LOG_LINES_PER_MINUTE', d.logLinesPerMinute, 1, 1_000_000),
   };
 }

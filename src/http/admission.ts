@@ -177,19 +177,6 @@ export class Admission {
     return release;
   }
 
-  /**
-   * Charges a request's person and organisation `points` more than the one point admission took, e.g.
-   * for the admitted cost of a query once it is known. Never refuses: the charge makes later requests
-   * wait instead.
-   */
-  async charge(principal: Principal, points: number): Promise<void> {
-    if (!(points > 0)) return;
-    await Promise.all([
-      this.personRate?.penalty(personKey(principal), points),
-      this.organisationRate?.penalty(principal.organisationId, points),
-    ]);
-  }
-
   /** Requests in flight now, for the metrics. */
   inFlight(): number {
     return this.persons.total();

@@ -9,7 +9,7 @@ import { graphiqlRoutes } from './graphiql';
 import { metricsAccess, type Metrics } from '../metrics';
 import { RateLimited, type Admission } from './admission';
 import { bindContext, Exchange } from './exchange';
-import { readBody, RequestError, requestIdOf, sendGraphQL, sendJson } from './io';
+import { ClientGone, readBody, RequestError, requestIdOf, sendGraphQL, sendJson } from './io';
 
 export interface HandlerOptions {
   apollo: ApolloServer<Context>;
@@ -151,7 +151,7 @@ export function httpHandler(options: HandlerOptions): (req: IncomingMessage, res
     }
     // The client went away while its body was arriving (or the request timeout cut it off): nothing to
     // answer and nothing went wrong here; the request's own log line says so (499 or 408).
-    if (res.destroyed || res.req.destroyed || (error as { code?: string }).code === 'ECONNRESET') {
+    if (error instanceof ClientGone || res.destroyed || res.req.destroyed || (error as { code?: string }).code === 'ECONNRESET') {
       exchange.recordError('CLIENT_CLOSED_REQUEST', null);
       return void res.destroy();
     }

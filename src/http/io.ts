@@ -13,6 +13,9 @@ export class RequestError extends Error {
   }
 }
 
+/** The client went away before its request was complete: nothing to answer. */
+export class ClientGone extends Error {}
+
 /** Reads the whole body, refusing (413) as soon as it grows past `limit` bytes. */
 export function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -40,7 +43,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
     req.on('error', reject);
     // A client that goes away before its body is complete: stop waiting (and free the admission slot).
     req.on('close', () => {
-      if (!req.complete) reject(Object.assign(new Error('The client closed the connection before its body was complete.'), { code: 'ECONNRESET' }));
+      if (!req.complete) reject(new ClientGone('The client closed the connection before its body was complete.'));
     });
   });
 }

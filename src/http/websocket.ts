@@ -283,7 +283,17 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketEndpoint {
           closeExpired(connection);
           return undefined;
         }
-        return result.errors ? { ...result, errors: result.errors.map((e) => answer(connection, e)) } : undefined;
+        if (result.errors) return { ...result, errors: result.errors.map((e) => answer(connection, e)) };
+        // Every message is bounded: a subscriber that stops reading holds one unsent message per
+        // subscription, so an event selected many times over (aliases of `data`) must not be megabytes.
+        const bytes = Buffer.byteLength(JSON.stringify(result));
+        if (bytes <= limits.maxEventBytes) return undefined;
+        const tooLarge = new GraphQLError(
+          `This event's answer is ${bytes} bytes, over the ${limits.maxEventBytes} a subscription message may hold; select fewer fields (or fewer aliases of data), and read the event with events(streamId:) if you need all of it.`,
+          { extensions: { code: 'RESPONSE_TOO_LARGE', reason: 'EVENT_TOO_LARGE' } },
+        );
+        own.add(tooLarge);
+        return { errors: [answer(connection, tooLarge)] };
       },
       onError: (ctx, _id, _payload, errors) => errors.map((e) => answer(connections.get(ctx), e)),
     },

@@ -176,3 +176,31 @@ describe('the log', () => {
     expect(summaries).toEqual([expect.objectContaining({ level: 'warn', suppressed: 1990, top: [{ organisationId: 'org-f', subject: 'flo', suppressed: 1990 }] })]);
   });
 });
+
+describe('the size of one message', () => {
+  let small4k: TestServer;
+  beforeAll(async () => {
+    small4k = await startTestServer('ws-event-size', '2027-01-10T09:00:00Z', 'unused', {
+      authenticator: jwtAuthenticator({ secret: SECRET }),
+      webSocket: { maxEventBytes: 4096 },
+    });
+  });
+  afterAll(() => small4k.close());
+
+  it('answers RESPONSE_TOO_LARGE (EVENT_TOO_LARGE) for an event whose answer passes the limit, and delivers the others', async () => {
+    // Why: a subscriber that stops reading holds one unsent message per subscription; with `data` selected
+    // under many aliases one event made megabytes, 200 subscriptions of one person gigabytes.
+    const connection = connect(small4k.url, admin);
+    open.push(connection);
+    const big = subscribe<{ eventAppended: { type: string } }>(connection.client, `subscription { eventAppended { type ${Array.from({ length: 40 }, (_, i) => `d${i}: data`).join(' ')} } }`);
+    const small = subscribe<{ eventAppended: { type: string } }>(connection.client, 'subscription { eventAppended { type } }');
+    await until(() => small4k.server.webSocket.stats().subscriptions === 2, 'two subscriptions');
+    // A unit with a 100-character name: forty copies of its data pass 4 KiB, one copy does not.
+    const res = await small4k.gql('mutation($n: String!) { registerUnit(input: { name: $n, level: COMPANY }) { id } }', { n: 'n'.repeat(100) }, admin);
+    expect(res.errors).toBeUndefined();
+    const errors = (await within(big.ended, 10_000, 'the oversized event answered')) as { extensions?: Record<string, unknown> }[];
+    expect(errors).toEqual([expect.objectContaining({ extensions: { code: 'RESPONSE_TOO_LARGE', reason: 'EVENT_TOO_LARGE' } })]);
+    await until(() => small.events.length === 1, 'the small subscription delivered');
+    expect(small.events[0]?.eventAppended.type).toBe('UnitRegistered');
+  });
+});

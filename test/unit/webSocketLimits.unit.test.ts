@@ -17,6 +17,7 @@ describe('WebSocket settings', () => {
       initTimeoutMs: 5000,
       maxMessageBytes: 65_536,
       maxQueuedEvents: 1000,
+      maxEventBytes: 1_048_576,
       logLinesPerMinute: 10,
     });
   });
