@@ -3,8 +3,9 @@
  * responses does not share the server's event loop (it still shares the machine's cores).
  * Loopback only: the URL is checked before any request is sent.
  */
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
+import { postGraphQL } from './post';
 
 export interface ClientConfig {
   url: string;
@@ -26,29 +27,6 @@ export interface ClientResult {
   sample: string;
 }
 
-function post(agent: Agent, url: URL, body: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        agent,
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 export async function runClients(config: ClientConfig): Promise<ClientResult> {
   const url = new URL(config.url);
   if (url.hostname !== '127.0.0.1') throw new Error(`refusing to load a non-loopback host: ${url.hostname}`);
@@ -68,7 +46,7 @@ export async function runClients(config: ClientConfig): Promise<ClientResult> {
     for (let n = 0; n < config.maxRequestsPerClient; ) {
       const t0 = performance.now();
       if (t0 >= stopAt) break;
-      const { status, text } = await post(agent, url, config.body);
+      const { status, text } = await postGraphQL(agent, url, config.body);
       const t1 = performance.now();
       const ok = status === 200 && !text.includes('"errors"');
       if (!ok) errors += 1;

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +15,7 @@ import { Ledger } from '../src/ledger';
 import { fill, HISTORY_ORG } from './history';
 import type { PacedConfig, PacedResult } from './pacedClient';
 import { round, summarise, table, type LatencySummary } from './stats';
+import { postGraphQL } from './post';
 
 /*
  * Noisy neighbour (issue 7): one organisation attacks at and beyond its limits (scans and replays
@@ -183,30 +184,6 @@ interface AttackTally {
   refused: Record<string, number>;
 }
 
-function post(agent: Agent, url: string, token: string, body: string): Promise<{ status: number; text: string }> {
-  const target = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        agent,
-        host: target.hostname,
-        port: target.port,
-        path: target.pathname,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 /** The attack: runs until `stop()` resolves true; tallies what each kind of request got. */
 async function attack(
   url: string,
@@ -243,7 +220,7 @@ async function attack(
       loops.push(
         (async () => {
           for (let i = 0; i < 1_000_000 && !stop(); i += 1) {
-            const { status, text } = await post(agent, `${url}/graphql`, token, (l + i) % 2 === 0 ? verify : asOf());
+            const { status, text } = await postGraphQL(agent, new URL(`${url}/graphql`), (l + i) % 2 === 0 ? verify : asOf(), token);
             if (!tally(expensive, status, text)) await sleep(ATTACKER_RETRY_MS);
           }
         })(),
@@ -258,7 +235,7 @@ async function attack(
         let next = performance.now();
         for (let i = 0; i < 1_000_000 && !stop(); i += 1) {
           await sleep(next - performance.now());
-          const { status, text } = await post(agent, `${url}/graphql`, token, cheap);
+          const { status, text } = await postGraphQL(agent, new URL(`${url}/graphql`), cheap, token);
           tally(flood, status, text);
           next = Math.max(next + FLOOD_INTERVAL_MS, performance.now());
         }

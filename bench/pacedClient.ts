@@ -3,8 +3,9 @@
  * person, one bearer token) sends one request every `intervalMs` (or at once when the previous answer
  * came later), one at a time, staying within its limits. Loopback only.
  */
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
+import { postGraphQL } from './post';
 
 export interface PacedConfig {
   url: string;
@@ -26,34 +27,6 @@ export interface PacedResult {
   sample: string;
 }
 
-function post(agent: Agent, url: URL, token: string, body: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        agent,
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname,
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/json',
-          authorization: `Bearer ${token}`,
-          'content-length': Buffer.byteLength(body),
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 export async function runPaced(config: PacedConfig): Promise<PacedResult> {
@@ -73,7 +46,7 @@ export async function runPaced(config: PacedConfig): Promise<PacedResult> {
       await sleep(next - performance.now());
       const t0 = performance.now();
       if (t0 >= stopAt) break;
-      const { status, text } = await post(agent, url, token, config.body);
+      const { status, text } = await postGraphQL(agent, url, config.body, token);
       const t1 = performance.now();
       next = Math.max(next + config.intervalMs, t1);
       const ok = status === 200 && !text.includes('"errors"');
