@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
-import { GENESIS_HASH, chainHash, contentHash, type HashedEvent } from './hash';
+import { checkpointAt, checkpointsBetween, type StoredCheckpoint } from './checkpoints';
+import { eventLeafHash } from './leaf';
+import { appendLeaves, frontierRefs, rootFromFrontier, type Hash, type NodeRef } from './merkle';
+import { openNote, parseCheckpoint, parseNote, type NoteVerifier } from './note';
 import type { Sql } from './sql';
+import { b64, nodeFetcher } from './tree';
 
 interface RawRow {
   position: string;
@@ -14,7 +18,7 @@ interface RawRow {
   recorded_at: string | Date;
   quarter_id: string | null;
   unit_id: string | null;
-  hash: string;
+  leaf_hash: Buffer;
 }
 
 /** The log's quarter and unit indexes are derived from each event's data; they must agree with it. */
@@ -23,27 +27,27 @@ const tag = (data: unknown, key: 'quarterId' | 'unitId'): string | null => {
   return typeof value === 'string' ? value : null;
 };
 
-const toHashed = (r: RawRow): HashedEvent => ({
-  position: Number(r.position),
-  organisationId: r.organisation_id,
-  streamId: r.stream_id,
-  version: r.stream_version,
-  type: r.type,
-  schemaVersion: r.schema_version,
-  data: r.data,
-  metadata: r.metadata,
-  recordedAt: new Date(r.recorded_at).toISOString(),
-});
+const leafOf = (r: RawRow): Hash =>
+  eventLeafHash({
+    organisationId: r.organisation_id,
+    position: Number(r.position),
+    streamId: r.stream_id,
+    version: r.stream_version,
+    type: r.type,
+    schemaVersion: r.schema_version,
+    data: r.data,
+    metadata: r.metadata,
+    recordedAt: new Date(r.recorded_at).toISOString(),
+  });
 
-/** Stored rows in position order, page by page, exactly as stored (no upcasting). */
-async function* rows(sql: Sql, where = 'TRUE', params: unknown[] = [], pageSize = 5000): AsyncGenerator<RawRow[]> {
-  let after = 0;
+/** One organisation's stored rows in position order, page by page, exactly as stored (no upcasting). */
+async function* rows(sql: Sql, organisationId: string, after: number, where = 'TRUE', params: unknown[] = [], pageSize = 1000): AsyncGenerator<RawRow[]> {
   for (;;) {
     const page = await sql.query<RawRow>(
       `SELECT position, organisation_id, stream_id, stream_version, type, schema_version, data, metadata, recorded_at,
-              quarter_id, unit_id, hash
-         FROM okr_events WHERE position > ? AND ${where} ORDER BY position LIMIT ?`,
-      [after, ...params, pageSize],
+              quarter_id, unit_id, leaf_hash
+         FROM okr_events WHERE organisation_id = ? AND position > ? AND ${where} ORDER BY position LIMIT ?`,
+      [organisationId, after, ...params, pageSize],
     );
     if (page.length === 0) return;
     yield page;
@@ -51,10 +55,21 @@ async function* rows(sql: Sql, where = 'TRUE', params: unknown[] = [], pageSize 
   }
 }
 
-export interface ChainVerification {
+export interface LogVerification {
   ok: boolean;
+  organisationId: string;
+  /** True when the whole log was recomputed; false when the check began at an earlier verified checkpoint. */
+  full: boolean;
+  /** The tree size the check began at: everything up to it was covered by an earlier verified, signed checkpoint. */
+  checkedFrom: number;
+  /** The organisation's log size (head) checked up to. */
+  treeSize: number;
+  /** The recomputed root at treeSize (standard base64), when the log matches. */
+  rootHash: string | null;
   eventsChecked: number;
-  /** The first position where the log no longer matches its chain (null when it all matches). */
+  /** Signed checkpoints whose signature and root were checked against the recomputed tree. */
+  checkpointsChecked: number;
+  /** The first position where the log no longer matches (null when it all matches). */
   firstBrokenPosition: number | null;
   /** What was found there, for a person to act on. */
   reason: string | null;
@@ -63,55 +78,178 @@ export interface ChainVerification {
 /** The longest stretch verification computes without letting other work run (milliseconds). */
 const TIME_SLICE_MS = 2;
 
+export interface VerifyOptions {
+  /** Recompute from the first event even when an earlier verified checkpoint covers a prefix. */
+  full?: boolean;
+  /** The service's checkpoint key: checkpoints it signed are checked against it. */
+  verifier: NoteVerifier;
+}
+
 /**
- * Recomputes the whole chain from the stored events and compares it with the stored hashes, the
- * positions (a gap means a removed event), the quarter and unit indexes (derived from the data), and
- * the head row (a shorter log means a removed tail). Run it inside one REPEATABLE READ transaction so
- * that appends committing meanwhile are not mistaken for tampering (see verifyInSnapshot).
- * With `organisationId`, eventsChecked counts only that organisation's events (the chain is whole-log).
+ * A signed checkpoint agrees with its row: the body the row says and, when the service's current key
+ * signed it, a valid signature. One signed by another key (an earlier one) is compared by root only.
  */
-export async function verifyChain(sql: Sql, options: { organisationId?: string } = {}): Promise<ChainVerification> {
-  let previous = GENESIS_HASH;
-  let expected = 1;
+function checkpointHolds(cp: StoredCheckpoint, verifier: NoteVerifier): string | null {
+  try {
+    const { text, signatures } = parseNote(cp.note);
+    const body = parseCheckpoint(text);
+    if (body.size !== cp.treeSize || !body.root.equals(cp.rootHash) || body.origin !== cp.origin) return 'its signed text does not say what its row records';
+    if (signatures.some((s) => s.name === verifier.name && s.keyId.equals(verifier.keyId))) openNote(cp.note, [verifier]);
+    return null;
+  } catch (error) {
+    return `its signature does not verify (${(error as Error).message})`;
+  }
+}
+
+/** Whether the service's current key signed the checkpoint (validly): only such a one may be a starting point. */
+function signedByKey(cp: StoredCheckpoint, verifier: NoteVerifier): boolean {
+  try {
+    openNote(cp.note, [verifier]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Recomputes the organisation's Merkle tree from its stored events and compares it with what is stored
+ * and signed: each event's leaf hash (an edited event shows at its own position), the complete subtrees
+ * above them, the positions (a gap means a removed event), the quarter and unit indexes (derived from
+ * the data), every signed checkpoint on the way (signature and root) and the head (a shorter log means a
+ * removed tail). Other organisations' logs are not read.
+ *
+ * Without `full`, the check begins at the tree size of the last verification, provided the checkpoint
+ * signed there still verifies and the stored subtrees still give its root: repeated calls only recompute
+ * what was appended since. Run inside one REPEATABLE READ transaction (inSnapshot) so that appends
+ * committing meanwhile are not mistaken for tampering.
+ */
+export async function verifyLog(sql: Sql, organisationId: string, options: VerifyOptions): Promise<LogVerification> {
+  const [head] = await sql.query<{ position: string; frontier: string[] }>('SELECT position, frontier FROM okr_log_heads WHERE organisation_id = ?', [
+    organisationId,
+  ]);
+  const headSize = Number(head?.position ?? 0);
+  const fetch = nodeFetcher(sql, organisationId);
+  let from = 0;
+  let frontier: Hash[] = [];
   let checked = 0;
-  const broken = (position: number, reason: string): ChainVerification => ({
+  let checkpoints = 0;
+  const result = (partial: Partial<LogVerification>): LogVerification => ({
     ok: false,
+    organisationId,
+    full: from === 0,
+    checkedFrom: from,
+    treeSize: headSize,
+    rootHash: null,
     eventsChecked: checked,
-    firstBrokenPosition: position,
-    reason,
+    checkpointsChecked: checkpoints,
+    firstBrokenPosition: null,
+    reason: null,
+    ...partial,
   });
+
+  // Where to begin: the last verified size, if what was signed there still holds.
+  if (!options.full) {
+    const [last] = await sql.query<{ tree_size: string; root_hash: Buffer }>(
+      'SELECT tree_size, root_hash FROM okr_audit_verifications WHERE organisation_id = ?',
+      [organisationId],
+    );
+    const size = Number(last?.tree_size ?? 0);
+    if (last && size > 0 && size <= headSize) {
+      const cp = await checkpointAt(sql, organisationId, size);
+      if (cp && cp.rootHash.equals(Buffer.from(last.root_hash)) && checkpointHolds(cp, options.verifier) === null && signedByKey(cp, options.verifier)) {
+        const stored = await fetch(frontierRefs(size));
+        if (rootFromFrontier(stored).equals(cp.rootHash)) {
+          from = size;
+          frontier = stored;
+          checkpoints += 1;
+        }
+      }
+    }
+  }
+
+  const later = await sql.query<{ tree_size: string }>('SELECT max(tree_size) AS tree_size FROM okr_checkpoints WHERE organisation_id = ?', [organisationId]);
+  const signedUpTo = Number(later[0]?.tree_size ?? 0);
+  if (signedUpTo > headSize) {
+    return result({
+      firstBrokenPosition: headSize + 1,
+      reason: `a checkpoint was signed at size ${signedUpTo} but the log now ends at ${headSize}: events at the end were removed or the head was changed`,
+    });
+  }
+  const due = await checkpointsBetween(sql, organisationId, from, headSize);
+  let nextCheckpoint = 0;
+
+  let size = from;
   let slice = performance.now();
-  // Pages of 1000: each page's rows are parsed in one go, which is also time other requests wait.
-  for await (const page of rows(sql, 'TRUE', [], 1000)) {
+  for await (const page of rows(sql, organisationId, from)) {
+    const completed: { ref: NodeRef; hash: Hash; firstPosition: number; lastPosition: number }[] = [];
     for (const row of page) {
-      // Hashing is CPU work on the server's only thread: hand it back every few milliseconds so that
-      // a long verification does not hold up every other request meanwhile.
+      // Hashing is CPU work on the server's only thread: hand it back every few milliseconds.
       if (performance.now() - slice >= TIME_SLICE_MS) {
         await new Promise((resolve) => setImmediate(resolve));
         slice = performance.now();
       }
       const position = Number(row.position);
+      const expected = size + 1;
       if (position !== expected) {
-        return broken(expected, `event ${expected}${position > expected + 1 ? ` to ${position - 1}` : ''} is missing from the log`);
+        return result({ firstBrokenPosition: expected, reason: `event ${expected}${position > expected + 1 ? ` to ${position - 1}` : ''} is missing from the log` });
       }
-      const hash = chainHash(previous, toHashed(row));
-      if (options.organisationId === undefined || row.organisation_id === options.organisationId) checked += 1;
-      if (hash !== row.hash) {
-        return broken(position, `event ${position} (${row.type} on ${row.stream_id}) does not match its hash: its content or a predecessor was changed`);
+      const leaf = leafOf(row);
+      checked += 1;
+      if (!leaf.equals(Buffer.from(row.leaf_hash))) {
+        return result({ firstBrokenPosition: position, reason: `event ${position} (${row.type} on ${row.stream_id}) does not match its leaf hash: its content was changed` });
       }
       if (row.quarter_id !== tag(row.data, 'quarterId') || row.unit_id !== tag(row.data, 'unitId')) {
-        return broken(position, `event ${position} (${row.type} on ${row.stream_id}) is filed under another quarter or unit than its data names`);
+        return result({ firstBrokenPosition: position, reason: `event ${position} (${row.type} on ${row.stream_id}) is filed under another quarter or unit than its data names` });
       }
-      previous = hash;
-      expected += 1;
+      const grown = appendLeaves(frontier, size, [leaf]);
+      for (const node of grown.nodes) {
+        if (node.level === 0) continue;
+        const width = 2 ** node.level;
+        completed.push({ ref: { level: node.level, index: node.index }, hash: node.hash, firstPosition: node.index * width + 1, lastPosition: (node.index + 1) * width });
+      }
+      frontier = grown.frontier;
+      size = position;
+      for (let cp = due[nextCheckpoint]; cp !== undefined && cp.treeSize === size; cp = due[++nextCheckpoint]) {
+        const problem = checkpointHolds(cp, options.verifier);
+        if (problem !== null) return result({ firstBrokenPosition: size, reason: `the checkpoint signed at size ${size}: ${problem}` });
+        if (!rootFromFrontier(frontier).equals(cp.rootHash)) {
+          return result({ firstBrokenPosition: size, reason: `the log up to ${size} no longer gives the root signed in its checkpoint: an event up to ${size} was changed together with its stored hashes` });
+        }
+        checkpoints += 1;
+      }
+    }
+    // The stored subtrees must be the ones recomputed: proofs are built from them.
+    const stored = await fetch(completed.map((c) => c.ref));
+    const bad = completed.findIndex((c, i) => !c.hash.equals(stored[i] as Hash));
+    if (bad >= 0) {
+      const node = completed[bad] as (typeof completed)[number];
+      return result({ firstBrokenPosition: node.firstPosition, reason: `the stored tree node over positions ${node.firstPosition} to ${node.lastPosition} does not match those events` });
     }
   }
-  const [head] = await sql.query<{ position: string; last_hash: string }>('SELECT position, last_hash FROM okr_log_head WHERE id = 1');
-  if (head === undefined) return broken(expected, 'the log head is missing');
-  if (Number(head.position) !== expected - 1 || head.last_hash !== previous) {
-    return broken(expected, `the log ends at ${expected - 1} but its head says ${head.position}: events at the end were removed or the head was changed`);
+  if (size !== headSize) {
+    return result({ firstBrokenPosition: size + 1, reason: `the log ends at ${size} but its head says ${headSize}: events at the end were removed or the head was changed` });
   }
-  return { ok: true, eventsChecked: checked, firstBrokenPosition: null, reason: null };
+  const root = rootFromFrontier(frontier);
+  const headRoot = rootFromFrontier((head?.frontier ?? []).map((h) => Buffer.from(h, 'base64')));
+  if (!root.equals(headRoot)) {
+    return result({ firstBrokenPosition: size, reason: `the head's record of the tree does not match the log's ${size} events: the head was changed` });
+  }
+  return result({ ok: true, rootHash: b64(root) });
+}
+
+/**
+ * Remembers a successful verification so that the next one begins there. The caller signs (or finds)
+ * the checkpoint at the same size: a later check trusts this point only while that checkpoint verifies.
+ */
+export async function recordVerification(sql: Sql, result: LogVerification, at: Date): Promise<void> {
+  if (!result.ok || result.rootHash === null || result.treeSize === 0) return;
+  await sql.query(
+    `INSERT INTO okr_audit_verifications (organisation_id, tree_size, root_hash, verified_at)
+     VALUES (?, ?, decode(?, 'base64'), ?::timestamptz)
+     ON CONFLICT (organisation_id) DO UPDATE SET tree_size = EXCLUDED.tree_size, root_hash = EXCLUDED.root_hash, verified_at = EXCLUDED.verified_at
+       WHERE okr_audit_verifications.tree_size <= EXCLUDED.tree_size`,
+    [result.organisationId, result.treeSize, result.rootHash, at.toISOString()],
+  );
 }
 
 export interface QuarterDigest {
@@ -121,22 +259,24 @@ export interface QuarterDigest {
   firstPosition: number | null;
   lastPosition: number | null;
   lastRecordedAt: string | null;
-  /** sha256 over the content hashes of the quarter's events, in position order. */
+  /** SHA-256 (hex) over the quarter's events' leaf hashes (32 bytes each), in position order. */
   digest: string;
 }
 
 /**
- * A digest of one quarter's events that an auditor can keep and compare later without database
- * access: it changes if any of the quarter's events is changed, removed or added, and only then.
+ * A digest of one quarter's events that an auditor can keep and compare later without database access:
+ * the hash of the quarter's leaves of the organisation's tree, recomputed from the events themselves.
+ * It changes if any of the quarter's events is changed, removed or added, and only then; each of those
+ * leaves can also be proven against a signed checkpoint (README, Audit).
  */
 export async function quarterDigest(sql: Sql, organisationId: string, quarterId: string): Promise<QuarterDigest> {
   const digest = createHash('sha256');
   let events = 0;
   let first: number | null = null;
   let last: RawRow | null = null;
-  for await (const page of rows(sql, 'organisation_id = ? AND quarter_id = ?', [organisationId, quarterId])) {
+  for await (const page of rows(sql, organisationId, 0, 'quarter_id = ?', [quarterId], 5000)) {
     for (const row of page) {
-      digest.update(contentHash(toHashed(row)));
+      digest.update(leafOf(row));
       events += 1;
       first ??= Number(row.position);
       last = row;

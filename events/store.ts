@@ -6,22 +6,29 @@ import {
   type StreamType,
 } from './catalogue';
 import { ConcurrencyError, IdempotencyRace } from './errors';
-import { chainHash } from './hash';
+import { eventLeafHash, type LeafEvent } from './leaf';
+import { appendLeaves, rootFromFrontier, type Hash } from './merkle';
 import { textArray, type Sql } from './sql';
 import { upcast } from './upcasters';
 
 /**
- * The append-only event log.
+ * The append-only event log: one log per organisation.
  *
- * Ordering: every append updates the single row of
- * okr_log_head inside its transaction, which both serialises appends and hands out positions.
- * A transaction holding the head row has all lower positions committed (or rolled back, in which
- * case the counter rolled back too), so positions are gap-free and visible in commit order: a
- * reader that remembers "the last position I saw" can never skip an event. The cost is that the
- * final part of every append (event insert, inline projections, commit) runs one at a time; see
- * docs/PERFORMANCE.md for what that costs.
+ * Ordering: every append updates its organisation's row of okr_log_heads inside its transaction, which
+ * both serialises that organisation's appends and hands out its positions (from 1). A transaction
+ * holding the head row has all lower positions of the organisation committed (or rolled back, in which
+ * case the counter rolled back too), so positions are gap-free and visible in commit order: a reader
+ * that remembers "the last position I saw" can never skip an event. Appends of different organisations
+ * take different rows and run in parallel; within one organisation the final part of every append
+ * (event insert, inline projections, commit) runs one at a time (docs/PERFORMANCE.md).
  *
- * recorded_at is never earlier than its predecessor's, so "the log as of instant T" is a prefix.
+ * Each organisation's log is also an RFC 6962 Merkle tree: each event's leaf hash is stored on its row,
+ * the complete subtrees above the leaves in okr_tree_nodes, and the head row keeps the frontier (the
+ * complete subtrees of the whole tree, one per set bit of its size), so an append computes its new
+ * nodes without reading any, and writes them in the statement that inserts the events.
+ *
+ * recorded_at is never earlier than its predecessor's in the same organisation, so "the organisation's
+ * log as of instant T" is a prefix.
  */
 export interface AppendRequest {
   organisationId: string;
@@ -48,7 +55,8 @@ export interface AppendRequest {
 
 /** Which events to read; every field narrows. */
 export interface LogFilter {
-  organisationId?: string;
+  /** Every read is of one organisation's log: positions mean nothing across organisations. */
+  organisationId: string;
   /** Only events after this position. */
   after?: number;
   /** Only events before this position. */
@@ -93,8 +101,42 @@ interface EventRow {
   recorded_at: Date;
 }
 
+/** An organisation's head: its last position, last recorded time and the frontier of its tree. */
+export interface LogHead {
+  position: number;
+  /** null before the first event. */
+  recordedAt: Date | null;
+  frontier: Hash[];
+  /** The root hash of the organisation's tree at `position`. */
+  root: Hash;
+}
+
+const toHead = (row: { position: string; recorded_at: string | Date; frontier: string[] } | undefined): LogHead => {
+  const frontier = (row?.frontier ?? []).map((h) => Buffer.from(h, 'base64'));
+  const at = row ? new Date(row.recorded_at) : null;
+  return {
+    position: Number(row?.position ?? 0),
+    recordedAt: at !== null && Number.isFinite(at.getTime()) ? at : null,
+    frontier,
+    root: rootFromFrontier(frontier),
+  };
+};
+
 const EVENT_COLUMNS =
   'position, organisation_id, stream_id, stream_version, type, schema_version, data, metadata, recorded_at';
+
+/** A stored row as its tree leaf: exactly as recorded, no upcasting. */
+export const toLeafEvent = (row: EventRow): LeafEvent => ({
+  organisationId: row.organisation_id,
+  position: Number(row.position),
+  streamId: row.stream_id,
+  version: row.stream_version,
+  type: row.type,
+  schemaVersion: row.schema_version,
+  data: row.data,
+  metadata: row.metadata,
+  recordedAt: new Date(row.recorded_at).toISOString(),
+});
 
 export function toRecordedEvent(row: EventRow): RecordedEvent {
   return {
@@ -169,35 +211,36 @@ export class EventStore {
       }
     }
 
-    // Taking the head row serialises this last step across all writers (see the class comment); it
-    // hands out the positions, the recorded time and the hash the new events chain from.
-    const [head] = await sql.query<{ base: string; recorded_at: string | Date; last_hash: string }>(
-      `UPDATE okr_log_head SET position = position + ? WHERE id = 1
-        RETURNING position - ? AS base, recorded_at, last_hash`,
-      [events.length, events.length],
+    // Taking the organisation's head row serialises this last step across its writers (see the class
+    // comment); it hands out the positions, the recorded time and the tree's frontier. An organisation's
+    // first append creates the row (a concurrent first append waits on it, then takes the update path).
+    const [head] = await sql.query<{ base: string; recorded_at: string | Date; frontier: string[] }>(
+      `INSERT INTO okr_log_heads AS h (organisation_id, position, recorded_at, frontier) VALUES (?, ?, '-infinity', '[]')
+       ON CONFLICT (organisation_id) DO UPDATE SET position = h.position + EXCLUDED.position
+       RETURNING h.position - ? AS base, h.recorded_at, h.frontier`,
+      [org, events.length, events.length],
     );
-    if (head === undefined) throw new Error('okr_log_head is missing; the log cannot be appended to.');
+    if (head === undefined) throw new Error(`The log head of ${org} could not be taken; the log cannot be appended to.`);
     const base = Number(head.base);
     const wanted = typeof request.recordedAt === 'function' ? request.recordedAt() : request.recordedAt;
     // The head starts at -infinity (no event yet), which parses to NaN.
     const last = new Date(head.recorded_at).getTime();
     const recordedAt = new Date(Number.isFinite(last) ? Math.max(last, wanted.getTime()) : wanted.getTime()).toISOString();
     const metadata = request.metadata;
-    let previous = head.last_hash;
-    const payload = events.map((event, i) => {
-      const row = {
-        position: base + i + 1,
-        stream_version: expectedVersion + i + 1,
-        type: event.type,
-        schema_version: SCHEMA_VERSION[event.type],
-        data: event.data,
-        quarter_id: tagOf(event, 'quarterId'),
-        unit_id: tagOf(event, 'unitId'),
-        hash: '',
-      };
-      previous = chainHash(previous, {
-        position: row.position,
+    const payload = events.map((event, i) => ({
+      position: base + i + 1,
+      stream_version: expectedVersion + i + 1,
+      type: event.type,
+      schema_version: SCHEMA_VERSION[event.type],
+      data: event.data,
+      quarter_id: tagOf(event, 'quarterId'),
+      unit_id: tagOf(event, 'unitId'),
+      leaf_hash: '',
+    }));
+    const leaves = payload.map((row) => {
+      const leaf = eventLeafHash({
         organisationId: org,
+        position: row.position,
         streamId,
         version: row.stream_version,
         type: row.type,
@@ -206,25 +249,37 @@ export class EventStore {
         metadata,
         recordedAt,
       });
-      row.hash = previous;
-      return row;
+      row.leaf_hash = leaf.toString('base64');
+      return leaf;
     });
+    const grown = appendLeaves(head.frontier.map((h) => Buffer.from(h, 'base64')), base, leaves);
+    const nodes = grown.nodes
+      .filter((n) => n.level > 0)
+      .map((n) => ({ level: n.level, idx: n.index, hash: n.hash.toString('base64') }));
+    // One statement: the head's new frontier and time, the tree's new interior nodes, the events.
     const rows = await sql.query<EventRow>(
-      `WITH chained AS (UPDATE okr_log_head SET last_hash = ?, recorded_at = ?::timestamptz WHERE id = 1)
+      `WITH head AS (UPDATE okr_log_heads SET frontier = ?::jsonb, recorded_at = ?::timestamptz WHERE organisation_id = ?),
+            tree AS (INSERT INTO okr_tree_nodes (organisation_id, level, idx, hash)
+                     SELECT ?, n.level, n.idx, decode(n.hash, 'base64')
+                       FROM jsonb_to_recordset(?::jsonb) AS n(level smallint, idx bigint, hash text))
        INSERT INTO okr_events (position, organisation_id, stream_id, stream_version, type, schema_version,
-                               data, metadata, recorded_at, quarter_id, unit_id, hash)
+                               data, metadata, recorded_at, quarter_id, unit_id, leaf_hash)
        SELECT e.position, ?, ?, e.stream_version, e.type, e.schema_version, e.data, ?::jsonb,
-              ?::timestamptz, e.quarter_id, e.unit_id, e.hash
+              ?::timestamptz, e.quarter_id, e.unit_id, decode(e.leaf_hash, 'base64')
          FROM jsonb_to_recordset(?::jsonb)
            AS e(position bigint, stream_version int, type text, schema_version int, data jsonb,
-                quarter_id text, unit_id text, hash text)
+                quarter_id text, unit_id text, leaf_hash text)
         ORDER BY e.position
        RETURNING ${EVENT_COLUMNS}`,
-      [previous, recordedAt, org, streamId, JSON.stringify(metadata), recordedAt, JSON.stringify(payload)],
+      [
+        JSON.stringify(grown.frontier.map((h) => h.toString('base64'))), recordedAt, org,
+        org, JSON.stringify(nodes),
+        org, streamId, JSON.stringify(metadata), recordedAt, JSON.stringify(payload),
+      ],
     );
     if (rows.length !== events.length) {
       // Never commit half an append.
-      throw new Error(`Appended ${rows.length} of ${events.length} events to ${streamId}; okr_log_head is damaged.`);
+      throw new Error(`Appended ${rows.length} of ${events.length} events to ${streamId}; the log head of ${org} is damaged.`);
     }
     return rows.map(toRecordedEvent).sort((a, b) => a.position - b.position);
   }
@@ -277,13 +332,21 @@ export class EventStore {
    * Events in delivery (position) order (or newest first), filtered. Positions are gap-free and
    * commit-ordered, so paging with the last position seen never skips an event.
    */
-  async readAll(sql: Sql, filter: LogFilter = {}): Promise<RecordedEvent[]> {
-    const where: string[] = ['position > ?'];
-    const params: unknown[] = [filter.after ?? 0];
-    if (filter.organisationId !== undefined) {
-      where.push('organisation_id = ?');
-      params.push(filter.organisationId);
-    }
+  async readAll(sql: Sql, filter: LogFilter): Promise<RecordedEvent[]> {
+    return (await this.select(sql, filter)).map(toRecordedEvent);
+  }
+
+  /**
+   * Events exactly as stored (payloads not upcast), as the leaves of the organisation's tree: what an
+   * export writes and what verification recomputes. Same filter and order as readAll.
+   */
+  async readLeaves(sql: Sql, filter: LogFilter): Promise<LeafEvent[]> {
+    return (await this.select(sql, filter)).map(toLeafEvent);
+  }
+
+  private async select(sql: Sql, filter: LogFilter): Promise<EventRow[]> {
+    const where: string[] = ['organisation_id = ?', 'position > ?'];
+    const params: unknown[] = [filter.organisationId, filter.after ?? 0];
     if (filter.before !== undefined) {
       where.push('position < ?');
       params.push(filter.before);
@@ -313,19 +376,31 @@ export class EventStore {
       params.push(textArray(filter.types));
     }
     params.push(filter.limit ?? 1000);
-    const rows = await sql.query<EventRow>(
+    return sql.query<EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM okr_events WHERE ${where.join(' AND ')}
         ORDER BY position${filter.newestFirst ? ' DESC' : ''} LIMIT ?`,
       params,
     );
-    return rows.map(toRecordedEvent);
   }
 
   /** Every event matching `filter`, in order, fetched in pages of `pageSize`. */
-  async *stream(sql: Sql, filter: Omit<LogFilter, 'limit' | 'newestFirst'> = {}, pageSize = 5000): AsyncGenerator<RecordedEvent[]> {
+  stream(sql: Sql, filter: Omit<LogFilter, 'limit' | 'newestFirst'>, pageSize = 5000): AsyncGenerator<RecordedEvent[]> {
+    return this.pages(filter, pageSize, (f) => this.readAll(sql, f));
+  }
+
+  /** Like stream, but the events exactly as stored (see readLeaves). */
+  streamLeaves(sql: Sql, filter: Omit<LogFilter, 'limit' | 'newestFirst'>, pageSize = 5000): AsyncGenerator<LeafEvent[]> {
+    return this.pages(filter, pageSize, (f) => this.readLeaves(sql, f));
+  }
+
+  private async *pages<E extends { position: number }>(
+    filter: Omit<LogFilter, 'limit' | 'newestFirst'>,
+    pageSize: number,
+    read: (filter: LogFilter) => Promise<E[]>,
+  ): AsyncGenerator<E[]> {
     let after = filter.after ?? 0;
     for (;;) {
-      const page = await this.readAll(sql, { ...filter, after, limit: pageSize });
+      const page = await read({ ...filter, after, limit: pageSize });
       if (page.length === 0) return;
       yield page;
       after = page[page.length - 1]?.position ?? after;
@@ -333,9 +408,28 @@ export class EventStore {
     }
   }
 
-  /** The highest position appended so far (0 for an empty log). */
-  async headPosition(sql: Sql): Promise<number> {
-    const rows = await sql.query<{ position: string }>('SELECT position FROM okr_log_head WHERE id = 1');
+  /** The organisation's highest position appended so far (0 before its first event). */
+  async headPosition(sql: Sql, organisationId: string): Promise<number> {
+    const rows = await sql.query<{ position: string }>('SELECT position FROM okr_log_heads WHERE organisation_id = ?', [organisationId]);
+    return Number(rows[0]?.position ?? 0);
+  }
+
+  /** The organisation's head: position, last recorded time, and its tree's frontier and root. */
+  async head(sql: Sql, organisationId: string, options: { forUpdate?: boolean } = {}): Promise<LogHead> {
+    const rows = await sql.query<{ position: string; recorded_at: string | Date; frontier: string[] }>(
+      `SELECT position, recorded_at, frontier FROM okr_log_heads WHERE organisation_id = ?${options.forUpdate ? ' FOR UPDATE' : ''}`,
+      [organisationId],
+    );
+    return toHead(rows[0]);
+  }
+
+  /** The organisation's last position recorded at or before `at` (0 before its first event). */
+  async positionAt(sql: Sql, organisationId: string, at: Date): Promise<number> {
+    const rows = await sql.query<{ position: string | null }>(
+      `SELECT position FROM okr_events WHERE organisation_id = ? AND recorded_at <= ?::timestamptz
+        ORDER BY recorded_at DESC, position DESC LIMIT 1`,
+      [organisationId, at.toISOString()],
+    );
     return Number(rows[0]?.position ?? 0);
   }
 

@@ -3,6 +3,7 @@ import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { NotImplementedError } from './errors';
 import { mutationsRefuseVersionedIds } from './ids';
+import { AuditResolver } from './resolvers/audit';
 import { EffortResolver } from './resolvers/effort';
 import { HistoryResolver, UnitCalibrationResolver } from './resolvers/history';
 import { LogResolver } from './resolvers/log';
@@ -26,6 +27,7 @@ export const RESOLVERS = [
   UnitCalibrationResolver,
   LogResolver,
   NodeResolver,
+  AuditResolver,
 ] as const;
 
 export const EMITTED_SCHEMA_PATH = 'schema/schema.graphql';

@@ -1,5 +1,7 @@
 import type { OkrCommands } from '../domain/commands';
-import type { ChainVerification } from '../events/audit';
+import type { LogVerification } from '../events/audit';
+import type { StoredCheckpoint } from '../events/checkpoints';
+import type { ConsistencyProofJson, InclusionProofJson } from '../events/tree';
 import type { RecordedEvent } from '../events/catalogue';
 import type { LogFilter } from '../events/store';
 import type { ReadModel } from '../projections/readModel';
@@ -20,10 +22,25 @@ export interface Context {
   readAsOf(at: Date, quarterId: string): Promise<ReadModel>;
   /** New events from now on that match the filter (the live subscription). */
   feed(filter: { quarterId?: string | null; unitId?: string | null }): AsyncIterableIterator<RecordedEvent>;
-  /** Recomputes the log's hash chain. */
-  verifyLog(): Promise<ChainVerification>;
+  /** The organisation's log as an auditor checks it: verification, signed checkpoints, proofs. */
+  audit: AuditAccess;
   /** The event log (reads only). */
-  log: { readAll(filter: LogFilter): Promise<RecordedEvent[]> };
+  log: { readAll(filter: Omit<LogFilter, 'organisationId'>): Promise<RecordedEvent[]> };
   /** Person-days a unit's OKR cycle should cost per quarter, for this organisation. */
   effortBudget: number;
+}
+
+/** One organisation's verifiable log, as the API exposes it (src/audit.ts implements it). */
+export interface AuditAccess {
+  /** Recomputes the organisation's tree (from the last verified checkpoint unless full) and compares. */
+  verify(options: { full: boolean }): Promise<LogVerification>;
+  latestCheckpoint(): Promise<StoredCheckpoint | null>;
+  /** Signs a checkpoint at the head (the latest one when the head has not moved); null for an empty log. */
+  recordCheckpoint(): Promise<StoredCheckpoint | null>;
+  inclusionProof(position: number, treeSize: number | null): Promise<InclusionProofJson>;
+  consistencyProof(from: number, to: number | null): Promise<ConsistencyProofJson>;
+  /** The checkpoint key in signed-note verifier form. */
+  publicKey: string;
+  /** The origin line of this organisation's checkpoints. */
+  origin: string;
 }

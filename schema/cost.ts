@@ -130,6 +130,13 @@ export const FIELD_COSTS: Readonly<Record<string, FieldCost>> = {
   'Query.node': {},
   'Query.nodes': { items: (args) => (Array.isArray(args.ids) ? Math.min(args.ids.length, NODES_MAX) : NODES_MAX) },
   'Query.verifyAuditLog': { base: LOG_SCAN_COST },
+  // A few indexed reads each: an inclusion or consistency proof reads O(log n) stored nodes in one statement.
+  'Query.checkpoint': { base: 5 },
+  'Query.checkpointPublicKey': {},
+  'Query.checkpointOrigin': {},
+  'Query.inclusionProof': { base: 20 },
+  'Query.consistencyProof': { base: 20 },
+  'Mutation.recordCheckpoint': command,
 
   'Mutation.registerUnit': command,
   'Mutation.setCheckInCadence': command,
@@ -162,6 +169,9 @@ export const FIELD_COSTS: Readonly<Record<string, FieldCost>> = {
   'Retrospective.calibrations': { items: BOUNDS.calibrationsPerRetrospective },
   // The page size is charged where it is chosen (Query.events): one edge per item there.
   'EventConnection.edges': { items: 1 },
+  // Proofs hold O(log n) hashes: at most 53 in an inclusion proof and 106 in a consistency proof of trees up to 2^53.
+  'InclusionProof.hashes': { items: 53 },
+  'ConsistencyProof.hashes': { items: 106 },
 };
 
 /** Versioned ids (`<id>@<instant>`, schema/ids.ts) among an argument's values. */

@@ -1,7 +1,7 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ArgumentValidationError } from 'type-graphql';
 import { DomainError } from '../domain/errors';
-import { ConcurrencyError } from '../events/errors';
+import { AuditRangeError, ConcurrencyError, TreeInconsistentError } from '../events/errors';
 
 /** The codes clients can rely on in extensions.code. */
 export type ErrorCode =
@@ -114,6 +114,9 @@ export function formatError(
       message: original.message,
       extensions: { code: 'CONFLICT', streamId: original.streamId, actualVersion: original.actualVersion },
     };
+  }
+  if (original instanceof AuditRangeError || original instanceof TreeInconsistentError) {
+    return { ...base, message: original.message, extensions: { code: original.code, reason: original.reason } };
   }
   if (original instanceof ArgumentValidationError) {
     const problems = original.extensions.validationErrors as { property: string; constraints?: Record<string, string> }[] | undefined;

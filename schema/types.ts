@@ -251,12 +251,53 @@ export class EventConnection {
   @Field(() => PageInfo) pageInfo!: PageInfo;
 }
 
-@ObjectType()
+@ObjectType({ description: 'The organisation\'s log recomputed and compared with its stored Merkle tree and its signed checkpoints.' })
 export class AuditVerification {
   @Field(() => Boolean) ok!: boolean;
-  @Field(() => Int) eventsChecked!: number;
-  @Field(() => String, { nullable: true, description: 'The first event whose content no longer matches the log\'s hash chain, if any.' })
+  @Field(() => Int, { description: 'Events recomputed by this check (those after checkedFrom).' })
+  eventsChecked!: number;
+  @Field(() => String, { nullable: true, description: 'The first event (organisation position) whose content no longer matches the log\'s tree, if any.' })
   firstBrokenPosition!: string | null;
   @Field(() => String, { nullable: true, description: 'What was found at firstBrokenPosition.' })
   reason!: string | null;
+  @Field(() => Boolean, { description: 'True when the whole log was recomputed; false when the check began at an earlier verified, signed checkpoint.' })
+  full!: boolean;
+  @Field(() => Int, { description: 'The tree size the check began at (0 for a full check).' })
+  checkedFrom!: number;
+  @Field(() => Int, { description: 'The organisation\'s log size checked up to.' })
+  treeSize!: number;
+  @Field(() => String, { nullable: true, description: 'The recomputed root hash at treeSize (standard base64), when the log matches.' })
+  rootHash!: string | null;
+  @Field(() => Int, { description: 'Signed checkpoints whose signature and root were checked on the way.' })
+  checkpointsChecked!: number;
+}
+
+@ObjectType({ description: 'A signed checkpoint: the service\'s signed word that the organisation\'s log had treeSize events with this root hash (C2SP tlog-checkpoint in a C2SP signed note, Ed25519).' })
+export class Checkpoint {
+  @Field(() => String, { description: 'The origin line: names the deployment and the organisation.' })
+  origin!: string;
+  @Field(() => Int) treeSize!: number;
+  @Field(() => String, { description: 'The RFC 6962 root hash, standard base64.' })
+  rootHash!: string;
+  @Field(() => String, { description: 'The signed note exactly as signed: keep it, byte for byte, to check later events and checkpoints against.' })
+  note!: string;
+  @Field(() => String, { description: 'The name of the key that signed it.' })
+  keyName!: string;
+  @Field(() => DateTime) signedAt!: Date;
+}
+
+@ObjectType({ description: 'An RFC 9162 inclusion proof: position is leaf index position - 1; hashes in standard base64, in RFC order.' })
+export class InclusionProof {
+  @Field(() => Int) position!: number;
+  @Field(() => Int) treeSize!: number;
+  @Field(() => String, { description: 'The event\'s leaf hash: SHA-256(0x00 || its canonical JSON), standard base64.' })
+  leafHash!: string;
+  @Field(() => [String]) hashes!: string[];
+}
+
+@ObjectType({ description: 'An RFC 9162 consistency proof between two tree sizes; hashes in standard base64, in RFC order.' })
+export class ConsistencyProof {
+  @Field(() => Int) from!: number;
+  @Field(() => Int) to!: number;
+  @Field(() => [String]) hashes!: string[];
 }

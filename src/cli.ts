@@ -1,15 +1,13 @@
 import 'reflect-metadata';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { ConfigError, loadConfig, organisationOption, type Config } from './config';
-import { openDatabase } from './database';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './embeddedPostgres';
-import { ExportFlagError, parseExportFlags, runExport, type ExportOptions, quarterExists } from './export';
+import { organisationOption, type Config } from './config';
+import { EXIT_OK, EXIT_USAGE, EXIT_FAILED, UsageError, configFrom, stringFlag, withDatabase, type CliCommand, type FlagSpec, type Invocation, type Io } from './cliSupport';
+import { ExportFlagError, parseExportFlags, runExport, type ExportOptions } from './export';
 import { DEFAULT_REBUILD_BATCH_SIZE, PROJECTION_NAMES, UnknownProjectionError, parseBatchSize, runRebuild, selectBindings } from './rebuild';
 import { SeedRefusedError, seedDemo, type SeedSummary } from './seed';
 import { SignJWT } from 'jose';
-import { quarterDigest, verifyChain } from '../events/audit';
+import { AUDIT_COMMANDS } from './auditCli';
 import { ROLES, isOrganisationId, isPrintableId } from './auth';
-import { inSnapshot, sqlOf } from './database';
 
 /*
  * `npm run okr -- <command> [flags]`: operator commands on the same configuration as `npm start`
@@ -19,108 +17,10 @@ import { inSnapshot, sqlOf } from './database';
  * To add a command, write a `CliCommand` (its words, flags and `run`) and list it in COMMANDS.
  */
 
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
-
-/** A mistake in the command line: reported with the usage, exit code 2. */
-export class UsageError extends Error {
-  constructor(
-    message: string,
-    readonly command: CliCommand | null = null,
-  ) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
-
-export interface FlagSpec {
-  name: string;
-  /** A string flag takes a value (`--name value` or `--name=value`); a boolean one does not. */
-  kind: 'string' | 'boolean';
-  placeholder?: string;
-  description: string;
-  /** Shown without brackets in the usage line; the command itself checks it was given. */
-  required?: boolean;
-}
-
-export interface Io {
-  out(text: string): void;
-  err(text: string): void;
-  /**
-   * The stream behind `out`, when there is one (process.stdout): commands that write a lot (export)
-   * use it for backpressure and to notice a reader that has gone (EPIPE). Without it they use `out`.
-   */
-  stdout?: NodeJS.WritableStream;
-}
-
-export interface Invocation {
-  /** Parsed flags by name: a string, or true for a boolean flag that was given. */
-  flags: ReadonlyMap<string, string | true>;
-  positionals: readonly string[];
-  env: NodeJS.ProcessEnv;
-  io: Io;
-  /** The wall clock (commands never call `new Date()` themselves, so tests can fix it). */
-  now(): Date;
-}
-
-export interface CliCommand {
-  /** The words that name it, e.g. ['seed'] or ['projections', 'rebuild']. */
-  words: readonly string[];
-  summary: string;
-  /** Extra lines for `help <command>`. */
-  details?: readonly string[];
-  flags: readonly FlagSpec[];
-  /** Positional arguments it accepts after its words, for the usage line; none when absent. */
-  positionals?: string;
-  run(invocation: Invocation): Promise<number>;
-}
-
-// ---- shared helpers for commands ----------------------------------------------------------------
-
-/** Reads the configuration, mapping a configuration mistake to a usage error (exit 2). */
-export function configFrom(env: NodeJS.ProcessEnv): Config {
-  try {
-    return loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) throw new UsageError(error.message);
-    throw error;
-  }
-}
-
-/**
- * Runs `work` against the configured database, as `npm start` would find it: DATABASE_URL, or the
- * embedded PostgreSQL in OKR_DATA_DIR: joined when it is already running (`npm start` beside), else
- * started here and stopped afterwards. Migrations are brought up to date.
- */
-export async function withDatabase<T>(config: Config, io: Io, work: (orm: MikroORM) => Promise<T>): Promise<T> {
-  let embedded: EmbeddedDatabase | null = null;
-  let url = config.databaseUrl;
-  if (url === null) {
-    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPort, progress: (line) => io.err(`${line}\n`) });
-    io.err(
-      embedded.attached
-        ? `Using the embedded PostgreSQL already running on port ${embedded.port} (${embedded.clusterDir}).\n`
-        : `Started the embedded PostgreSQL on port ${embedded.port} (${embedded.clusterDir}); it stops when this command ends.\n`,
-    );
-    url = embedded.url;
-  }
-  try {
-    const orm = await openDatabase(url);
-    try {
-      return await work(orm);
-    } finally {
-      await orm.close();
-    }
-  } finally {
-    await embedded?.stop();
-  }
-}
-
-const stringFlag = (invocation: Invocation, name: string): string | null => {
-  const value = invocation.flags.get(name);
-  return typeof value === 'string' ? value : null;
-};
+export {
+  EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, configFrom, withDatabase,
+  type CliCommand, type FlagSpec, type Invocation, type Io,
+} from './cliSupport';
 
 // ---- seed ----------------------------------------------------------------------------------------
 
@@ -303,51 +203,6 @@ export const exportCommand: CliCommand = {
 
 // ---- audit ---------------------------------------------------------------------------------------
 
-export const auditVerifyCommand: CliCommand = {
-  words: ['audit', 'verify'],
-  summary: 'Recompute the log\'s hash chain and report the first position that no longer matches.',
-  details: ['Exit 0 when the whole log matches its chain, 1 when it does not (the broken position is printed).'],
-  flags: [],
-  async run(invocation) {
-    const config = configFrom(invocation.env);
-    return withDatabase(config, invocation.io, async (orm) => {
-      const result = await inSnapshot(orm, (sql) => verifyChain(sql));
-      invocation.io.out(`${JSON.stringify(result, null, 2)}\n`);
-      if (!result.ok) invocation.io.err(`The log does not match its hash chain at position ${result.firstBrokenPosition}: ${result.reason}\n`);
-      return result.ok ? 0 : 1;
-    });
-  },
-};
-
-export const auditDigestCommand: CliCommand = {
-  words: ['audit', 'digest'],
-  summary: 'Print a digest of one quarter\'s events for an auditor to keep and compare later.',
-  details: [
-    'The digest (sha256 over the content hashes of the quarter\'s events, in log order) changes if any of',
-    'the quarter\'s events is changed, removed or added, and only then. Keep the printed JSON; run it again',
-    'later and compare. Exit 1 when the organisation has no such quarter.',
-  ],
-  flags: [
-    { name: 'quarter', kind: 'string', placeholder: 'id', description: 'The quarter, e.g. 2027-Q1 (required).', required: true },
-    { name: 'organisation', kind: 'string', placeholder: 'id', description: 'Organisation (default: OKR_ORGANISATION, else "default").' },
-  ],
-  async run(invocation) {
-    const config = configFrom(invocation.env);
-    const quarterId = stringFlag(invocation, 'quarter');
-    if (!quarterId) throw new UsageError('--quarter is required.', auditDigestCommand);
-    const organisationId = organisationOption(stringFlag(invocation, 'organisation'), config.organisationId);
-    return withDatabase(config, invocation.io, async (orm) => {
-      if (!(await quarterExists(orm, organisationId, quarterId))) {
-        invocation.io.err(`Organisation ${organisationId} has no quarter ${quarterId}.\n`);
-        return 1;
-      }
-      const digest = await quarterDigest(sqlOf(orm.em.fork()), organisationId, quarterId);
-      invocation.io.out(`${JSON.stringify(digest, null, 2)}\n`);
-      return 0;
-    });
-  },
-};
-
 // ---- token ---------------------------------------------------------------------------------------
 
 const TTL = /^(\d{1,7})([smhd])$/;
@@ -434,8 +289,7 @@ export const COMMANDS: readonly CliCommand[] = [
   seedCommand,
   rebuildCommand,
   exportCommand,
-  auditVerifyCommand,
-  auditDigestCommand,
+  ...AUDIT_COMMANDS,
   tokenCommand,
   helpCommand,
 ];

@@ -39,6 +39,11 @@ export interface Config {
   requestLimits: RequestLimits;
   /** Longest a database statement of a request may run (ms); 0: no limit. */
   statementTimeoutMs: number;
+  /** The checkpoint signing key (signed-note signer form), or the file holding it; neither: see src/checkpointKeys.ts. */
+  checkpointKey: string | null;
+  checkpointKeyFile: string | null;
+  /** What checkpoint origins start with: `<logOrigin>/<organisation>`; null: the key's name. */
+  logOrigin: string | null;
 }
 
 /** OKR_JWT_MAX_LIFETIME when unset: 24 hours. */
@@ -214,7 +219,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxResponseBytes: int(env, 'OKR_MAX_RESPONSE_BYTES', DEFAULT_REQUEST_LIMITS.maxResponseBytes, 1024, 256 * 1024 * 1024),
     },
     statementTimeoutMs: int(env, 'OKR_STATEMENT_TIMEOUT_MS', 30_000, 0, 24 * 60 * 60 * 1000),
+    ...checkpointSettings(env),
   };
+}
+
+/** OKR_CHECKPOINT_KEY or OKR_CHECKPOINT_KEY_FILE (not both), and OKR_LOG_ORIGIN. */
+function checkpointSettings(env: NodeJS.ProcessEnv): Pick<Config, 'checkpointKey' | 'checkpointKeyFile' | 'logOrigin'> {
+  const checkpointKey = env.OKR_CHECKPOINT_KEY?.trim() || null;
+  const file = env.OKR_CHECKPOINT_KEY_FILE?.trim() || null;
+  if (checkpointKey !== null && file !== null) throw new ConfigError('Set OKR_CHECKPOINT_KEY or OKR_CHECKPOINT_KEY_FILE, not both.');
+  const logOrigin = env.OKR_LOG_ORIGIN?.trim() || null;
+  if (logOrigin !== null && (!/^[\x21-\x7e]+$/.test(logOrigin) || logOrigin.endsWith('/'))) {
+    throw new ConfigError(`OKR_LOG_ORIGIN must be printable ASCII without spaces and not end in "/", e.g. okr.example.com (got "${logOrigin}").`);
+  }
+  return { checkpointKey, checkpointKeyFile: file === null ? null : path.resolve(file), logOrigin };
 }
 
 /** What one tenant, person or connection may hold open over WebSocket; see README "Limits". */

@@ -1,5 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { streamId, type RecordedEvent } from '../events/catalogue';
+import { streamId } from '../events/catalogue';
+import { leafText, type LeafEvent } from '../events/leaf';
 import { EventStore } from '../events/store';
 import { isAcceptedTime, utcDate } from '../domain/calendar';
 import { organisationOption } from './config';
@@ -8,6 +9,8 @@ import { sqlOf } from './database';
 /*
  * `npm run okr -- export --quarter <id> --format ndjson|csv`: one quarter's events, as recorded, in
  * delivery (position) order, streamed page by page so an export of any size runs in constant memory.
+ * An NDJSON line is exactly the event's leaf in the organisation's Merkle tree (events/leaf.ts), so
+ * with an inclusion proof and a checkpoint anyone can check it without the database.
  */
 
 export type ExportFormat = 'ndjson' | 'csv';
@@ -38,28 +41,20 @@ export interface ExportSink {
 
 export interface ExportSummary {
   events: number;
-  /** The log head when the export started: nothing appended later is included. */
+  /** The organisation's log head when the export started: nothing appended later is included. */
   headPosition: number;
 }
 
 /** Column order of the CSV export. */
 export const CSV_COLUMNS = ['position', 'recordedAt', 'streamId', 'version', 'type', 'actor', 'data'] as const;
 
-/** One event as one JSON object (the NDJSON line, without its newline). */
-export function toJsonRecord(event: RecordedEvent): string {
-  return JSON.stringify({
-    position: event.position,
-    streamId: event.streamId,
-    version: event.version,
-    type: event.type,
-    // As stored; `data` is in the current shape (the store upcasts when it reads).
-    schemaVersion: event.schemaVersion,
-    recordedAt: event.recordedAt.toISOString(),
-    actor: event.metadata.actor,
-    data: event.data,
-    metadata: event.metadata,
-  });
-}
+/** One event as one JSON object (the NDJSON line, without its newline): its leaf bytes, as recorded. */
+export const toJsonRecord = (event: LeafEvent): string => leafText(event);
+
+const actorOf = (event: LeafEvent): string => {
+  const actor = (event.metadata as { actor?: unknown } | null)?.actor;
+  return typeof actor === 'string' ? actor : '';
+};
 
 /** RFC 4180: a field with a comma, a double quote, CR or LF is quoted, and its quotes doubled. */
 export function csvField(value: string | number): string {
@@ -72,14 +67,14 @@ const CSV_EOL = '\r\n';
 
 export const csvHeader = (): string => CSV_COLUMNS.join(',') + CSV_EOL;
 
-export function toCsvRecord(event: RecordedEvent): string {
+export function toCsvRecord(event: LeafEvent): string {
   return [
     event.position,
-    event.recordedAt.toISOString(),
+    event.recordedAt,
     event.streamId,
     event.version,
     event.type,
-    event.metadata.actor,
+    actorOf(event),
     JSON.stringify(event.data),
   ].map(csvField).join(',') + CSV_EOL;
 }
@@ -102,8 +97,8 @@ export async function quarterExists(orm: MikroORM, organisationId: string, quart
 export async function exportQuarter(orm: MikroORM, options: ExportOptions, sink: ExportSink): Promise<ExportSummary> {
   const store = new EventStore();
   const sql = sqlOf(orm.em.fork());
-  const headPosition = await store.headPosition(sql);
-  const format = options.format === 'csv' ? toCsvRecord : (e: RecordedEvent) => `${toJsonRecord(e)}\n`;
+  const headPosition = await store.headPosition(sql, options.organisationId);
+  const format = options.format === 'csv' ? toCsvRecord : (e: LeafEvent) => `${toJsonRecord(e)}\n`;
   if (options.format === 'csv') await sink.write(csvHeader());
   let events = 0;
   const filter = {
@@ -112,7 +107,7 @@ export async function exportQuarter(orm: MikroORM, options: ExportOptions, sink:
     withUntagged: false,
     until: options.until ?? undefined,
   };
-  pages: for await (const page of store.stream(sql, filter, options.pageSize ?? 1000)) {
+  pages: for await (const page of store.streamLeaves(sql, filter, options.pageSize ?? 1000)) {
     let chunk = '';
     for (const event of page) {
       if (event.position > headPosition) {

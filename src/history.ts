@@ -23,17 +23,13 @@ export class History {
     private readonly cacheSize = 16,
   ) {}
 
-  /** The last position recorded at or before `at` (0 before the first event). */
-  async positionAt(at: Date): Promise<number> {
-    const rows = await sqlOf(this.orm.em.fork()).query<{ position: string | null }>(
-      'SELECT max(position) AS position FROM okr_events WHERE recorded_at <= ?::timestamptz',
-      [at.toISOString()],
-    );
-    return Number(rows[0]?.position ?? 0);
+  /** The organisation's last position recorded at or before `at` (0 before its first event). */
+  positionAt(organisationId: string, at: Date): Promise<number> {
+    return this.store.positionAt(sqlOf(this.orm.em.fork()), organisationId, at);
   }
 
   async quarterAt(organisationId: string, quarterId: string, at: Date): Promise<MemoryReadModel> {
-    const upTo = await this.positionAt(at);
+    const upTo = await this.positionAt(organisationId, at);
     const key = `${organisationId}\u0000${quarterId}\u0000${upTo}\u0000${at.toISOString()}`;
     const cached = this.cache.get(key);
     if (cached) {

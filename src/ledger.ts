@@ -4,6 +4,7 @@ import { IDEMPOTENCY_KEY_MAX, type CommandOptions, type CommandOutcome } from '.
 import { DomainError, rejected } from '../domain/errors';
 import type { DomainEvent, Instant, RecordedEvent, StreamType } from '../events/catalogue';
 import { ConcurrencyError, IdempotencyRace } from '../events/errors';
+import { recordCheckpoint, type CheckpointSigning } from '../events/checkpoints';
 import { EventStore } from '../events/store';
 import { applyToTables } from '../projections/persist';
 import { sqlOf } from './database';
@@ -58,6 +59,8 @@ export class Ledger {
     private readonly clock: () => Date,
     private readonly store = new EventStore(),
     private readonly maxAttempts = 8,
+    /** Signs a checkpoint of the organisation's log with every quarter close; none without it. */
+    private readonly checkpoints: CheckpointSigning | null = null,
   ) {}
 
   async execute<R>(actor: Actor, spec: CommandSpec<R>, options: CommandOptions = {}): Promise<CommandOutcome<R>> {
@@ -134,6 +137,10 @@ export class Ledger {
         idempotency: key === null ? undefined : { command: spec.name, requestHash, result: spec.result },
       });
       await applyToTables(em, appended);
+      // A closed quarter is a moment auditors keep: its checkpoint commits with the close itself.
+      if (this.checkpoints !== null && appended.some((e) => e.type === 'QuarterClosed')) {
+        await recordCheckpoint(sql, actor.organisationId, this.checkpoints, new Date(appended[0]?.recordedAt ?? at));
+      }
       return appended;
     });
     return { result: spec.result, events: recorded, replayed: false };

@@ -17,18 +17,20 @@ export interface LogFollowerOptions {
   listenUrl: string | null;
   /** Poll interval, the fallback when a notification is lost or LISTEN is down. */
   pollMs?: number;
-  /** Start after this position; default: the head at start (only new events). */
-  after?: number;
   logger?: Logger;
   /** Events that may wait for one subscriber of the live feed (eventFeed) before it is ended as too slow. */
   maxQueuedPerSubscriber?: number;
 }
 
 /**
- * Follows the log and hands every new event to its listeners exactly once, in position order.
+ * Follows every organisation's log and hands each new event to its listeners exactly once, in each
+ * organisation's position order.
  *
- * Its only checkpoint is the last position delivered. That is safe because positions are gap-free
- * and commit-ordered (events/store.ts): no lower position can appear later. A notification on
+ * Its checkpoints are the last position delivered per organisation. That is safe because an
+ * organisation's positions are gap-free and commit-ordered (events/store.ts): no lower position can
+ * appear later. Each wake reads the organisations' head rows (one row each) to see which logs moved;
+ * an organisation nobody follows just has its checkpoint moved to its head, without reading its events.
+ * An organisation that appears after the start is followed from its first event. A notification on
  * channel okr_events wakes it at once; polling every `pollMs` covers lost notifications and a
  * LISTEN connection that is down (it reconnects with back-off).
  *
@@ -41,7 +43,8 @@ export class LogFollower {
   private readonly store = new EventStore();
   private readonly everyEvent = new Set<EventListener>();
   private readonly byOrganisation = new Map<string, Set<EventListener>>();
-  private checkpoint = 0;
+  /** Per organisation, the last position handed out (or passed over, when nobody followed it). */
+  private readonly checkpoints = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private listenClient: Client | undefined;
   private running = false;
@@ -54,9 +57,9 @@ export class LogFollower {
     this.logger = options.logger ?? silentLogger;
   }
 
-  /** The last position handed to listeners. */
-  get position(): number {
-    return this.checkpoint;
+  /** The last position of `organisationId`'s log that the follower has dealt with (0: none yet). */
+  positionOf(organisationId: string): number {
+    return this.checkpoints.get(organisationId) ?? 0;
   }
 
   /** See LogFollowerOptions.maxQueuedPerSubscriber; default 1000. */
@@ -87,7 +90,8 @@ export class LogFollower {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    this.checkpoint = this.options.after ?? (await this.store.headPosition(this.options.sql));
+    // Only events appended from now on: every existing log is followed from its current head.
+    for (const head of await this.heads()) this.checkpoints.set(head.organisation_id, Number(head.position));
     if (this.options.listenUrl) await this.listen(this.options.listenUrl);
     const poll = () => {
       if (!this.running) return;
@@ -128,15 +132,29 @@ export class LogFollower {
     return this.draining;
   }
 
+  private heads(): Promise<{ organisation_id: string; position: string }[]> {
+    return this.options.sql.query<{ organisation_id: string; position: string }>('SELECT organisation_id, position FROM okr_log_heads');
+  }
+
   private async drain(): Promise<void> {
-    for (;;) {
-      const page = await this.store.readAll(this.options.sql, { after: this.checkpoint, limit: 500 });
-      for (const event of page) {
-        this.checkpoint = event.position;
-        const own = this.byOrganisation.get(event.metadata.organisationId);
-        await this.deliver(own ? [...this.everyEvent, ...own] : [...this.everyEvent], event);
+    for (const head of await this.heads()) {
+      const organisationId = head.organisation_id;
+      const position = Number(head.position);
+      if (position <= (this.checkpoints.get(organisationId) ?? 0)) continue;
+      if (this.everyEvent.size === 0 && !this.byOrganisation.has(organisationId)) {
+        this.checkpoints.set(organisationId, position);
+        continue;
       }
-      if (page.length < 500) return;
+      for (;;) {
+        const after = this.checkpoints.get(organisationId) ?? 0;
+        const page = await this.store.readAll(this.options.sql, { organisationId, after, limit: 500 });
+        for (const event of page) {
+          this.checkpoints.set(organisationId, event.position);
+          const own = this.byOrganisation.get(organisationId);
+          await this.deliver(own ? [...this.everyEvent, ...own] : [...this.everyEvent], event);
+        }
+        if (page.length < 500) break;
+      }
     }
   }
 

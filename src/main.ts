@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { getHeapStatistics } from 'node:v8';
 import { jwtAuthenticator } from './auth';
+import { loadCheckpointKeys } from './checkpointKeys';
 import { authConfigured, effortBudgetFor, loadConfig } from './config';
 import { openDatabase } from './database';
 import { EMBEDDED_DATABASE, EMBEDDED_USER, startEmbeddedPostgres, type EmbeddedDatabase } from './embeddedPostgres';
@@ -11,6 +12,8 @@ import { createServer } from './server';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
+  // Before the database: a production server without its signing key must not start at all.
+  const checkpointKeys = loadCheckpointKeys(config);
   let embedded: EmbeddedDatabase | null = null;
   let url = config.databaseUrl;
   if (url === null) {
@@ -50,6 +53,7 @@ async function main(): Promise<void> {
     webSocket: config.webSocket,
     limits: config.limits,
     metricsToken: config.metricsToken,
+    checkpointKeys,
   });
   const endpoint = await server.listen(config.port, config.host);
   logger.info(`OKR ledger GraphQL API ready at ${endpoint}`, {
@@ -58,6 +62,8 @@ async function main(): Promise<void> {
     // The memory ceiling node runs under (npm start: --max-old-space-size, OKR_MAX_HEAP_MB).
     heapLimitMB: Math.round(getHeapStatistics().heap_size_limit / 1024 / 1024),
     rateStore: config.limits.rateStore,
+    checkpointKey: checkpointKeys.verifierKey,
+    checkpointKeyFrom: checkpointKeys.source,
   });
   if (!authConfigured(config)) {
     logger.warn(

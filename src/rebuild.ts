@@ -1,5 +1,4 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import type { RecordedEvent } from '../events/catalogue';
 import { EventStore } from '../events/store';
 import { INLINE_PROJECTIONS, applyToTables, type Binding } from '../projections/persist';
 import { sqlOf } from './database';
@@ -8,8 +7,8 @@ import { sqlOf } from './database';
  * `npm run okr -- projections rebuild [name...]`: recomputes inline read-model tables from the log.
  *
  * The log is the truth and the tables are folds of it, so a rebuild empties the selected tables and
- * folds the whole log into them again, through the same `applyToTables` the write path uses (events of
- * one organisation at a time, in log order). Use it after a projection's code changes, after a
+ * folds the whole log into them again, through the same `applyToTables` the write path uses (one
+ * organisation's log at a time, in position order). Use it after a projection's code changes, after a
  * migration that adds columns it can only guess (see Migration20261121000003History), or to repair.
  */
 
@@ -36,7 +35,7 @@ export interface RebuildOptions {
   names?: readonly string[];
   /**
    * Called once the lock is held and the tables are emptied (done = 0), then after every batch.
-   * `total` is the number of events in the log. If it returns a promise, the rebuild waits for it.
+   * `total` is the number of events in every organisation's log. If it returns a promise, the rebuild waits for it.
    */
   onProgress?: (done: number, total: number) => void | Promise<void>;
   /** Events read and folded per step (default 2000). */
@@ -48,9 +47,9 @@ export interface RebuildSummary {
   projections: string[];
   /** Their tables, with the number of rows each holds after the rebuild. */
   tables: { name: string; rows: number }[];
-  /** Events replayed (the whole log). */
+  /** Events replayed (every organisation's whole log). */
   events: number;
-  /** The log's head position the rebuild is consistent with. */
+  /** The sum of the organisations' head positions the rebuild is consistent with (= events). */
   headPosition: number;
   elapsedMs: number;
 }
@@ -61,18 +60,6 @@ export function selectBindings(names: readonly string[] = []): Binding[] {
   if (unknown.length > 0) throw new UnknownProjectionError(unknown);
   if (names.length === 0) return [...INLINE_PROJECTIONS];
   return INLINE_PROJECTIONS.filter((b) => names.includes(b.projection.name));
-}
-
-/** Splits a page of the log into runs per organisation, each still in log order. */
-function byOrganisation(events: readonly RecordedEvent[]): RecordedEvent[][] {
-  const groups = new Map<string, RecordedEvent[]>();
-  for (const event of events) {
-    const organisationId = event.metadata.organisationId;
-    const group = groups.get(organisationId);
-    if (group) group.push(event);
-    else groups.set(organisationId, [event]);
-  }
-  return [...groups.values()];
 }
 
 const quoteIdentifier = (name: string): string => `"${name.replace(/"/g, '""')}"`;
@@ -96,30 +83,37 @@ export async function rebuildProjections(orm: MikroORM, options: RebuildOptions 
 
   const summary = await orm.em.fork().transactional(async (em: EntityManager): Promise<RebuildSummary> => {
     const sql = sqlOf(em);
-    // Concurrent writers: every append updates the single okr_log_head row as the step that hands out
-    // positions, and only then folds its events into the read models (events/store.ts, src/ledger.ts).
-    // Taking that row FOR UPDATE first makes appends queue behind the rebuild until it commits. Once we
-    // hold it, every event up to the head is committed (positions are gap-free and commit-ordered) and
-    // visible to the statements below, and nothing new can be appended: the replay sees exactly the log
-    // up to `head`, and an append that was waiting folds its events into the rebuilt tables afterwards.
-    // So no event is missed or applied twice. Readers are never blocked; appends wait for the whole rebuild
-    // (about 15,000 events/s: a minute for a million-event log), which is the price of this simplicity.
-    const [head] = await sql.query<{ position: string }>('SELECT position FROM okr_log_head WHERE id = 1 FOR UPDATE');
-    if (head === undefined) throw new Error('okr_log_head has no row: the database is not migrated.');
-    const total = Number(head.position);
+    // Concurrent writers: every append takes its organisation's okr_log_heads row (inserting it for an
+    // organisation's first event) as the step that hands out positions, and only then folds its events into
+    // the read models (events/store.ts, src/ledger.ts). Locking the heads table in SHARE mode waits for the
+    // appends in flight to commit and makes every new append queue behind the rebuild until it commits.
+    // Once we hold it, every event up to each head is committed (positions are gap-free and commit-ordered)
+    // and visible to the statements below, and nothing new can be appended: the replay sees exactly the
+    // logs up to their heads, and an append that was waiting folds its events into the rebuilt tables
+    // afterwards. So no event is missed or applied twice. Readers are never blocked; appends wait for the
+    // whole rebuild, which is the price of this simplicity.
+    await sql.query('LOCK TABLE okr_log_heads IN SHARE MODE');
+    const heads = await sql.query<{ organisation_id: string; position: string }>(
+      'SELECT organisation_id, position FROM okr_log_heads ORDER BY organisation_id',
+    );
+    const total = heads.reduce((sum, h) => sum + Number(h.position), 0);
 
     for (const table of tableNames) await sql.query(`DELETE FROM ${quoteIdentifier(table)}`);
     await options.onProgress?.(0, total);
 
     let done = 0;
-    for await (const page of store.stream(sql, {}, batchSize)) {
-      for (const group of byOrganisation(page)) await applyToTables(em, group, bindings);
-      done += page.length;
-      await options.onProgress?.(done, total);
-    }
-    if (done !== total) {
-      // Gap-free positions and the held head row make this impossible; refuse to commit if it happens.
-      throw new Error(`Replayed ${done} events but the log head is at ${total}; nothing was changed.`);
+    for (const head of heads) {
+      let replayed = 0;
+      for await (const page of store.stream(sql, { organisationId: head.organisation_id }, batchSize)) {
+        await applyToTables(em, page, bindings);
+        replayed += page.length;
+        done += page.length;
+        await options.onProgress?.(done, total);
+      }
+      if (replayed !== Number(head.position)) {
+        // Gap-free positions and the held heads make this impossible; refuse to commit if it happens.
+        throw new Error(`Replayed ${replayed} events of ${head.organisation_id} but its log head is at ${head.position}; nothing was changed.`);
+      }
     }
 
     const tables: RebuildSummary['tables'] = [];

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { verifyChain, type ChainVerification } from '../events/audit';
 import { EventStore } from '../events/store';
 import { TableReadModel } from '../projections/readModel';
 import type { Context } from '../schema/context';
+import type { AuditService } from './audit';
 import type { Principal } from './auth';
 import { Commands } from './commands';
-import { inSnapshot, sqlOf } from './database';
+import { sqlOf } from './database';
 import { eventFeed } from './eventFeed';
 import type { History } from './history';
 import { RequestAborted, type ExpensiveWork } from './http/admission';
@@ -16,6 +16,8 @@ import type { LogFollower } from './logFollower';
 export interface ContextDependencies {
   orm: MikroORM;
   ledger: Ledger;
+  /** Verification, checkpoints and proofs of each organisation's log. */
+  audit: AuditService;
   history: History;
   follower: LogFollower;
   clock: () => Date;
@@ -52,18 +54,8 @@ function stopWhenAborted(commands: Commands, signal: AbortSignal): Commands {
  * `signal` aborts when the client has gone: no further command or scan is started for it.
  */
 export function contextFactory(deps: ContextDependencies): (requestId: string, principal: Principal, signal?: AbortSignal) => Context {
-  const { orm, ledger, history, follower, clock, expensiveWork } = deps;
+  const { orm, ledger, audit, history, follower, clock, expensiveWork } = deps;
   const store = new EventStore();
-
-  /** A broken chain is reported in full only where the broken event is the caller's organisation's own. */
-  const withinOrganisation = async (result: ChainVerification, org: string): Promise<ChainVerification> => {
-    if (result.firstBrokenPosition === null) return result;
-    const rows = await sqlOf(orm.em.fork()).query<{ organisation_id: string }>('SELECT organisation_id FROM okr_events WHERE position = ?', [
-      result.firstBrokenPosition,
-    ]);
-    if (rows[0]?.organisation_id === org) return result;
-    return { ...result, firstBrokenPosition: null, reason: 'The shared log does not match its hash chain outside your organisation; the operator must investigate.' };
-  };
 
   return (requestId, principal, signal = NEVER) => {
     const org = principal.organisationId;
@@ -101,11 +93,16 @@ export function contextFactory(deps: ContextDependencies): (requestId: string, p
         ctx.read = newRead();
       },
       log: { readAll: (filter) => store.readAll(sqlOf(orm.em.fork()), { ...filter, organisationId: org }) },
-      verifyLog: () =>
-        expensive(async () => {
-          const result = await inSnapshot(orm, (sql) => verifyChain(sql, { organisationId: org }));
-          return result.ok ? result : withinOrganisation(result, org);
-        }),
+      audit: {
+        // A verification recomputes the tree (from the last verified checkpoint, or all of it): a scan.
+        verify: ({ full }) => expensive(() => audit.verify(org, { full })),
+        latestCheckpoint: () => audit.latest(org),
+        recordCheckpoint: () => audit.record(org),
+        inclusionProof: (position, treeSize) => audit.inclusion(org, position, treeSize),
+        consistencyProof: (from, to) => audit.consistency(org, from, to),
+        publicKey: audit.publicKey,
+        origin: audit.originOf(org),
+      },
       feed: (filter) => eventFeed(follower, { organisationId: org, ...filter }),
       readAsOf,
       effortBudget: deps.effortBudget(org),

@@ -9,7 +9,9 @@ import type { Context } from '../schema/context';
 import { formatError } from '../schema/errors';
 import { costPlugin } from '../schema/costPlugin';
 import { DEFAULT_REQUEST_LIMITS, queryLimits, type RequestLimits } from '../schema/limits';
+import { AuditService } from './audit';
 import { localAuthenticator, type Authenticator } from './auth';
+import { ephemeralCheckpointKeys, type CheckpointKeys } from './checkpointKeys';
 import { DEFAULT_LIMITS, DEFAULT_WEBSOCKET_LIMITS, type ServerLimits, type WebSocketLimits } from './config';
 import { sqlOf } from './database';
 import { History } from './history';
@@ -56,6 +58,8 @@ export interface ServerOptions {
   metricsToken?: string | null;
   /** Cost, depth, alias, command, token, field and response-size limits (README, "Limits"). */
   requestLimits?: Partial<RequestLimits>;
+  /** The key checkpoints are signed with (npm start: from configuration); default: one made for this process only. */
+  checkpointKeys?: CheckpointKeys;
 }
 
 export interface OkrServer {
@@ -177,9 +181,11 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
   const ratePool = limits.rateStore === 'postgres' ? new Pool({ connectionString: String(options.orm.config.get('clientUrl')), max: 4 }) : null;
   const rateStore: RateStore = ratePool ? { kind: 'postgres', pool: ratePool } : { kind: 'memory' };
   const admission = new Admission(limits, rateStore);
+  const checkpointKeys = options.checkpointKeys ?? ephemeralCheckpointKeys();
   const context = contextFactory({
     orm: options.orm,
-    ledger: new Ledger(options.orm, clock),
+    ledger: new Ledger(options.orm, clock, undefined, undefined, checkpointKeys.signing),
+    audit: new AuditService(options.orm, checkpointKeys, clock),
     history: new History(options.orm),
     follower,
     clock,

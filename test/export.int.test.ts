@@ -1,4 +1,6 @@
 import { Writable } from 'node:stream';
+import { leafText, type LeafEvent } from '../events/leaf';
+import { leafHash } from '../events/merkle';
 import { EventStore } from '../events/store';
 import { Commands } from '../src/commands';
 import {
@@ -39,16 +41,17 @@ class SimClock {
   }
 }
 
+/** An NDJSON line: exactly the event's leaf (events/leaf.ts). */
 interface JsonRecord {
+  organisationId: string;
   position: number;
   streamId: string;
   version: number;
   type: string;
   schemaVersion: number;
   recordedAt: string;
-  actor: string;
   data: Record<string, unknown>;
-  metadata: Record<string, unknown>;
+  metadata: { actor: string } & Record<string, unknown>;
 }
 
 /** A strict RFC 4180 reader (CRLF records), so the test does not trust the writer's own helpers. */
@@ -213,7 +216,7 @@ describe('export --format ndjson', () => {
     for (let i = 1; i < records.length; i += 1) expect(records[i]?.position).toBeGreaterThan(records[i - 1]?.position ?? Infinity);
     for (const r of records) {
       expect(r.data.quarterId).toBe('2027-Q1');
-      expect(r.metadata.organisationId).toBe(ORG);
+      expect(r.organisationId).toBe(ORG);
     }
     expect(records.some((r) => r.type === 'UnitRegistered')).toBe(false); // untagged events are left out
     expect(new Set(records.map((r) => r.type))).toEqual(
@@ -221,24 +224,40 @@ describe('export --format ndjson', () => {
     );
   });
 
-  it('carries position, stream, version, type, schema version, recorded time, actor, data and metadata', async () => {
+  it('writes each event as its leaf: organisation, position, stream, version, type, schema version, data, metadata, recorded time', async () => {
     const [first] = await store.readAll(db.sql, { organisationId: ORG, quarterId: '2027-Q1', limit: 1 });
     const record = records[0];
-    expect(Object.keys(record ?? {})).toEqual(['position', 'streamId', 'version', 'type', 'schemaVersion', 'recordedAt', 'actor', 'data', 'metadata']);
+    // RFC 8785 orders the keys.
+    expect(Object.keys(record ?? {})).toEqual(['data', 'metadata', 'organisationId', 'position', 'recordedAt', 'schemaVersion', 'streamId', 'type', 'version']);
+    const { organisationId: _org, ...storedMetadata } = first?.metadata ?? { organisationId: '' };
     expect(record).toEqual({
+      organisationId: ORG,
       position: first?.position,
       streamId: 'quarter-2027-Q1',
       version: 1,
       type: 'QuarterPlanned',
       schemaVersion: 1,
       recordedAt: first?.recordedAt.toISOString(),
-      actor: AWKWARD_ACTOR,
       data: JSON.parse(JSON.stringify(first?.data)),
-      metadata: JSON.parse(JSON.stringify(first?.metadata)),
+      metadata: JSON.parse(JSON.stringify(storedMetadata)),
     });
-    expect(records.find((r) => r.type === 'CheckInRecorded' && r.actor === NEWLINE_ACTOR)?.data.whatChanged).toBe(
+    expect(record?.metadata.actor).toBe(AWKWARD_ACTOR);
+    expect(records.find((r) => r.type === 'CheckInRecorded' && r.metadata.actor === NEWLINE_ACTOR)?.data.whatChanged).toBe(
       'Week 1: retries, "circuit breakers"\nand a comma, too',
     );
+  });
+
+  it('gives, line by line, the leaf hashes the log stores: anyone can recompute them from the export', async () => {
+    const lines = (await exportText({ format: 'ndjson' })).split('\n').filter((l) => l !== '');
+    const stored = await db.sql.query<{ position: string; leaf_hash: Buffer }>(
+      "SELECT position, leaf_hash FROM okr_events WHERE organisation_id = ? AND quarter_id = '2027-Q1' ORDER BY position",
+      [ORG],
+    );
+    expect(lines).toHaveLength(stored.length);
+    lines.forEach((line, i) => {
+      expect(leafHash(line).equals(Buffer.from(stored[i]?.leaf_hash ?? []))).toBe(true);
+      expect(line).toBe(leafText(JSON.parse(line) as LeafEvent)); // already canonical
+    });
   });
 
   it('--as-of cuts at the recorded time, inclusively', async () => {
@@ -254,7 +273,7 @@ describe('export --format ndjson', () => {
   it('exports another organisation\'s quarter of the same name separately', async () => {
     const theirs = ndjsonOf(await exportText({ format: 'ndjson', organisationId: OTHER }));
     expect(theirs.map((r) => r.type)).toEqual(['QuarterPlanned', 'ObjectiveDrafted', 'KeyResultDefined']);
-    for (const r of theirs) expect(r.metadata.organisationId).toBe(OTHER);
+    for (const r of theirs) expect(r.organisationId).toBe(OTHER);
     const q2 = ndjsonOf(await exportText({ format: 'ndjson', quarterId: '2027-Q2' }));
     expect(q2.map((r) => r.type)).toEqual(['QuarterPlanned', 'ObjectiveDrafted', 'KeyResultDefined', 'CheckInRecorded']);
   });
@@ -308,7 +327,7 @@ describe('export --format csv', () => {
   it('round-trips every field, data as JSON text, through RFC 4180 quoting', () => {
     rows.slice(1).forEach((row, i) => {
       const r = records[i];
-      expect(row.slice(0, 6)).toEqual([String(r?.position), r?.recordedAt, r?.streamId, String(r?.version), r?.type, r?.actor]);
+      expect(row.slice(0, 6)).toEqual([String(r?.position), r?.recordedAt, r?.streamId, String(r?.version), r?.type, r?.metadata.actor]);
       expect(JSON.parse(row[6] ?? '')).toEqual(r?.data);
     });
   });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Commands } from '../src/commands';
 import { Ledger } from '../src/ledger';
 import { PROJECTION_NAMES, UnknownProjectionError, rebuildProjections, runRebuild, type RebuildIo } from '../src/rebuild';
-import { createTestDatabase, type TestDatabase } from './support/database';
+import { createTestDatabase, totalEvents, type TestDatabase } from './support/database';
 
 /*
  * `projections rebuild` against real PostgreSQL: a seeded, randomised workload goes through the real
@@ -442,7 +442,7 @@ describe('projections rebuild', () => {
 
   it('rebuilds every table exactly as the write path built it live', async () => {
     const progress: [number, number][] = [];
-    const head = await store.headPosition(db.sql);
+    const head = await totalEvents(db.sql);
     const summary = await rebuildProjections(db.orm, { onProgress: (done, total) => void progress.push([done, total]) });
     console.log(
       `rebuild: ${summary.events} events in ${(summary.elapsedMs / 1000).toFixed(2)} s ` +
@@ -460,7 +460,7 @@ describe('projections rebuild', () => {
   it('gives the same tables with tiny batches (pages that split organisations and streams)', async () => {
     await db.sql.query("UPDATE okr_effort SET check_ins = check_ins + 1000, setting_days = -1");
     const summary = await rebuildProjections(db.orm, { batchSize: 7 });
-    expect(summary.events).toBe(await store.headPosition(db.sql));
+    expect(summary.events).toBe(await totalEvents(db.sql));
     expect(differences(live, await snapshot())).toEqual([]);
   }, LONG);
 
@@ -483,12 +483,12 @@ describe('projections rebuild', () => {
   }, LONG);
 
   it('refuses an unknown projection name, listing the valid ones, and changes nothing', async () => {
-    const head = await store.headPosition(db.sql);
+    const head = await totalEvents(db.sql);
     await expect(rebuildProjections(db.orm, { names: ['units', 'nope'] })).rejects.toThrow(UnknownProjectionError);
     await expect(rebuildProjections(db.orm, { names: ['nope'] })).rejects.toThrow(
       'Unknown projection "nope"; the projections are: units, quarters, objectives, keyResults, checkIns, retrospectives, effort.',
     );
-    expect(await store.headPosition(db.sql)).toBe(head);
+    expect(await totalEvents(db.sql)).toBe(head);
     expect(differences(live, await snapshot())).toEqual([]);
   });
 
@@ -496,7 +496,7 @@ describe('projections rebuild', () => {
     it('prints progress to stderr and a summary to stdout', async () => {
       await db.sql.query('DELETE FROM okr_check_ins');
       const io = fakeIo();
-      const head = await store.headPosition(db.sql);
+      const head = await totalEvents(db.sql);
       await runRebuild(db.orm, { names: ['checkIns'], batchSize: 500 }, io);
       const stderr = io.stderr_.join('');
       expect(stderr).toMatch(/^Rebuilding checkIns; appends wait until the rebuild commits\.\.\.\n/);
@@ -510,7 +510,7 @@ describe('projections rebuild', () => {
 
     it('npm run okr -- projections rebuild <name> works end to end', async () => {
       await db.sql.query("UPDATE okr_quarters SET closed_at = NULL");
-      const head = await store.headPosition(db.sql);
+      const head = await totalEvents(db.sql);
       const run = await okr(['projections', 'rebuild', 'quarters'], { DATABASE_URL: db.url });
       expect(run.stderr).toContain(`rebuilding quarters: ${head}/${head} events (100.0%)`);
       expect(run.code).toBe(0);
@@ -536,7 +536,7 @@ describe('projections rebuild', () => {
     await db.sql.query("UPDATE okr_key_results SET title = 'stale', revisions = '[]'");
     await db.sql.query('UPDATE okr_effort SET check_ins = check_ins + 1000');
     const before = await snapshot();
-    const headBefore = await store.headPosition(db.sql);
+    const headBefore = await totalEvents(db.sql);
     const open = (await db.sql.query<{ organisation_id: string; id: string }>(
       `SELECT k.organisation_id, k.id FROM okr_key_results k
          JOIN okr_objectives o ON o.organisation_id = k.organisation_id AND o.id = k.objective_id
@@ -560,7 +560,7 @@ describe('projections rebuild', () => {
         ]);
         await waitForLockWaiters(1);
         seenDuring = await snapshot();
-        headDuring = await store.headPosition(db.sql);
+        headDuring = await totalEvents(db.sql);
       },
     });
     expect(writers).not.toBeNull();
@@ -569,7 +569,7 @@ describe('projections rebuild', () => {
     expect(summary.events).toBe(headBefore);
     expect(headDuring).toBe(headBefore); // nothing was appended while the rebuild held the head
     expect(seenDuring).toEqual(before); // other sessions saw the old, complete tables throughout
-    const headAfter = await store.headPosition(db.sql);
+    const headAfter = await totalEvents(db.sql);
     expect(headAfter).toBeGreaterThan(headBefore);
     const [late] = await db.sql.query<{ n: string }>(
       "SELECT count(*) AS n FROM okr_check_ins WHERE author = 'during-rebuild' AND what_changed = 'written during a rebuild'",

@@ -22,6 +22,7 @@ describe('the GraphQL schema', () => {
         ),
         'An optional arg before on Query.events was added.',
         'An optional arg last on Query.events was added.',
+        'An optional arg full on Query.verifyAuditLog was added.',
       ].sort(),
     );
   });
@@ -46,5 +47,46 @@ describe('the migrations', () => {
 
   it('are idempotent: running them again changes nothing', async () => {
     await expect(db.orm.getMigrator().up()).resolves.toEqual([]);
+  });
+
+  /**
+   * Ready to distribute (docs/SCALING.md): on Citus every table is sharded by organisation_id, which its
+   * primary key and every unique index must include; keying each table organisation first also keeps each
+   * organisation's rows together on one server. Two tables are per deployment, not per organisation.
+   */
+  const PER_DEPLOYMENT: Record<string, string> = {
+    mikro_orm_migrations: 'which migrations ran: the schema is the deployment\'s',
+    okr_rate_limits: 'admission counters keyed by person or organisation in one text key, shared by the servers of the deployment',
+  };
+
+  it('key every table organisation first: primary keys and unique indexes begin with organisation_id', async () => {
+    const rows = await db.sql.query<{ table: string; index: string; primary: boolean; first: string | null }>(
+      `SELECT t.relname AS "table", i.relname AS "index", x.indisprimary AS "primary", a.attname AS "first"
+         FROM pg_index x
+         JOIN pg_class i ON i.oid = x.indexrelid
+         JOIN pg_class t ON t.oid = x.indrelid
+         JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = current_schema()
+         LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = x.indkey[0]
+        WHERE (x.indisunique OR x.indisprimary) AND t.relkind = 'r'
+        ORDER BY 1, 2`,
+    );
+    const tables = await db.sql.query<{ table: string }>(
+      `SELECT c.relname AS "table" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
+        WHERE c.relkind = 'r' ORDER BY 1`,
+    );
+    const keyed = rows.filter((r) => !(r.table in PER_DEPLOYMENT));
+    expect(keyed.filter((r) => r.first !== 'organisation_id').map((r) => `${r.table}.${r.index}`)).toEqual([]);
+    const withPrimaryKey = new Set(keyed.filter((r) => r.primary).map((r) => r.table));
+    expect(tables.map((t) => t.table).filter((t) => !(t in PER_DEPLOYMENT) && !withPrimaryKey.has(t))).toEqual([]);
+    // The log, its tree and its checkpoints are among them (the test would pass vacuously on an empty list).
+    expect([...withPrimaryKey]).toEqual(expect.arrayContaining(['okr_events', 'okr_log_heads', 'okr_tree_nodes', 'okr_checkpoints', 'okr_streams', 'okr_idempotency']));
+    expect(Object.keys(PER_DEPLOYMENT).every((t) => tables.some((x) => x.table === t))).toBe(true);
+  });
+
+  it('declare no sequence, serial or identity column outside the migrations\' own table: positions are handed out per organisation', async () => {
+    const sequences = await db.sql.query<{ name: string }>(
+      "SELECT sequence_name AS name FROM information_schema.sequences WHERE sequence_schema = current_schema() ORDER BY 1",
+    );
+    expect(sequences.map((s) => s.name)).toEqual(['mikro_orm_migrations_id_seq']);
   });
 });

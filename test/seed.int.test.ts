@@ -228,9 +228,12 @@ describe('seedDemo', () => {
     expect((await eventsOf(db, ORG)).length).toBe(before);
   });
 
-  it('refuses a second organisation whose back-dated history would precede the log head, appending nothing', async () => {
-    await expect(seedDemo(db.orm, { organisationId: 'another', now: NOW })).rejects.toThrow(/fresh database/);
-    expect(await eventsOf(db, 'another')).toHaveLength(0);
+  it('seeds a second organisation beside the first: its back-dated history is its own log, from position 1', async () => {
+    const before = await eventsOf(db, ORG);
+    const summary = await seedDemo(db.orm, { organisationId: 'another', now: NOW });
+    const theirs = await db.sql.query<{ position: string }>('SELECT position FROM okr_events WHERE organisation_id = ? ORDER BY position', ['another']);
+    expect(theirs.map((r) => Number(r.position))).toEqual(Array.from({ length: summary.events }, (_, i) => i + 1));
+    expect(await eventsOf(db, ORG)).toEqual(before);
   });
 
   it('refuses a now so early that the demo would start before year 1, appending nothing', async () => {

@@ -49,7 +49,7 @@ async function withTx<T>(client: Client, work: () => Promise<T>): Promise<T> {
   }
 }
 
-const all = () => store.readAll(db.sql, { after: 0, limit: 1_000_000 });
+const all = () => store.readAll(db.sql, { organisationId: ORG, after: 0, limit: 1_000_000 });
 const streamName = (label: string) => `unit-${label}-${Math.random().toString(36).slice(2, 8)}`;
 
 /** Resolves once `count` sessions are waiting on a lock (a deterministic "it is blocked" check). */
@@ -68,7 +68,7 @@ describe('appending', () => {
   it('appends all events of one call atomically, with consecutive positions and versions', async () => {
     const c = await db.client();
     const stream = streamName('atomic');
-    const before = await store.headPosition(db.sql);
+    const before = await store.headPosition(db.sql, ORG);
     const recorded = await withTx(c, () => store.append(pgSql(c), request(stream, 0, [effort(), effort(), effort()])));
     expect(recorded.map((e) => e.version)).toEqual([1, 2, 3]);
     expect(recorded.map((e) => e.position)).toEqual([before + 1, before + 2, before + 3]);
@@ -80,14 +80,14 @@ describe('appending', () => {
   it('appends nothing when the transaction fails after the append (and leaves no hole)', async () => {
     const c = await db.client();
     const stream = streamName('rollback');
-    const before = await store.headPosition(db.sql);
+    const before = await store.headPosition(db.sql, ORG);
     await expect(
       withTx(c, async () => {
         await store.append(pgSql(c), request(stream, 0, [effort(), effort()]));
         throw new Error('projection failed');
       }),
     ).rejects.toThrow('projection failed');
-    expect(await store.headPosition(db.sql)).toBe(before);
+    expect(await store.headPosition(db.sql, ORG)).toBe(before);
     expect((await store.readStream(db.sql, ORG, stream)).version).toBe(0);
     const next = await withTx(c, () => store.append(pgSql(c), request(streamName('after'), 0, [effort()])));
     expect(next[0]?.position).toBe(before + 1);
@@ -97,7 +97,7 @@ describe('appending', () => {
     const c = await db.client();
     const stream = streamName('occ');
     await withTx(c, () => store.append(pgSql(c), request(stream, 0, [effort()])));
-    const before = await store.headPosition(db.sql);
+    const before = await store.headPosition(db.sql, ORG);
     // "must not exist" on an existing stream
     await expect(withTx(c, () => store.append(pgSql(c), request(stream, 0, [effort()])))).rejects.toMatchObject({
       name: 'ConcurrencyError',
@@ -111,7 +111,7 @@ describe('appending', () => {
     await expect(withTx(c, () => store.append(pgSql(c), request(streamName('missing'), 1, [effort()])))).rejects.toBeInstanceOf(
       ConcurrencyError,
     );
-    expect(await store.headPosition(db.sql)).toBe(before);
+    expect(await store.headPosition(db.sql, ORG)).toBe(before);
   });
 
   it('lets exactly one of two concurrent writers at the same version win', async () => {
@@ -149,11 +149,11 @@ describe('appending', () => {
     const idempotency = { command: 'test', requestHash: 'h', result: { id: 1 } };
     const metadata = { actor: 'tester', correlationId: 'c', causationId: 'k', idempotencyKey: 'key-1' };
     await withTx(c, () => store.append(pgSql(c), request(streamName('idem'), 0, [effort()], { metadata, idempotency })));
-    const before = await store.headPosition(db.sql);
+    const before = await store.headPosition(db.sql, ORG);
     await expect(
       withTx(c, () => store.append(pgSql(c), request(streamName('idem2'), 0, [effort()], { metadata, idempotency }))),
     ).rejects.toBeInstanceOf(IdempotencyRace);
-    expect(await store.headPosition(db.sql)).toBe(before);
+    expect(await store.headPosition(db.sql, ORG)).toBe(before);
     expect(await store.findIdempotency(db.sql, ORG, 'tester', 'key-1')).toEqual({ command: 'test', requestHash: 'h', result: { id: 1 } });
   });
 
@@ -215,10 +215,16 @@ describe('history cannot be rewritten (database trigger)', () => {
     expect(await all()).toEqual(before);
   });
 
-  it('refuses removing the head row that hands out positions', async () => {
+  it('refuses removing the head rows that hand out positions, and rewriting the tree or its checkpoints', async () => {
     const c = await db.client();
-    await expect(c.query('DELETE FROM okr_log_head')).rejects.toMatchObject({ code: 'P0001' });
-    await expect(c.query('TRUNCATE okr_log_head')).rejects.toMatchObject({ code: 'P0001' });
+    await expect(c.query('DELETE FROM okr_log_heads')).rejects.toMatchObject({ code: 'P0001' });
+    await expect(c.query('TRUNCATE okr_log_heads')).rejects.toMatchObject({ code: 'P0001' });
+    // Earlier tests appended dozens of events, so the tree has interior nodes for row triggers to refuse.
+    await expect(c.query('UPDATE okr_tree_nodes SET hash = hash')).rejects.toMatchObject({ code: 'P0001' });
+    await expect(c.query('DELETE FROM okr_tree_nodes')).rejects.toMatchObject({ code: 'P0001' });
+    for (const table of ['okr_tree_nodes', 'okr_checkpoints', 'okr_log_migrations', 'okr_log_renumbering']) {
+      await expect(c.query(`TRUNCATE ${table}`)).rejects.toMatchObject({ code: 'P0001' });
+    }
   });
 });
 
@@ -231,7 +237,7 @@ describe('reading the whole log never skips an event', () => {
       seen,
       async poll() {
         for (;;) {
-          const batch = await store.readAll(db.sql, { after: checkpoint, limit: 500 });
+          const batch = await store.readAll(db.sql, { organisationId: ORG, after: checkpoint, limit: 500 });
           if (batch.length === 0) return;
           seen.push(...batch);
           checkpoint = batch[batch.length - 1]?.position ?? checkpoint;

@@ -14,7 +14,6 @@ import {
 import type { Context } from '../context';
 import { Severity } from '../enums';
 import {
-  AuditVerification,
   ConfidenceBucket,
   ConfidenceSeries,
   DateTime,
@@ -147,14 +146,6 @@ export class HistoryResolver {
       // The subject as it was at the instant asked about, like every id in an answer about the past.
       subjectId: f.subjectId === null ? null : versioned(f.subjectId, at),
     }));
-  }
-
-  @Query(() => AuditVerification, {
-    description: 'Recomputes the log\'s hash chain from the stored events and reports the first position that no longer matches.',
-  })
-  async verifyAuditLog(@Ctx() ctx: Context): Promise<AuditVerification> {
-    const result = await ctx.verifyLog();
-    return { ...result, firstBrokenPosition: result.firstBrokenPosition === null ? null : String(result.firstBrokenPosition) };
   }
 
   @Subscription(() => Event, {

@@ -10,11 +10,14 @@ import { askedAt } from './support';
 export const EVENTS_PAGE_DEFAULT = 50;
 export const EVENTS_PAGE_MAX = 500;
 
-/** Cursors are opaque to clients: base64url of the event's log position. */
-export const encodeCursor = (position: number): string => Buffer.from(`okr:${position}`).toString('base64url');
+/**
+ * Cursors are opaque to clients: base64url of the event's position in its organisation's log. The prefix
+ * changed when positions became per organisation, so a cursor kept from before is refused, never misread.
+ */
+export const encodeCursor = (position: number): string => Buffer.from(`okr.org:${position}`).toString('base64url');
 
 export function decodeCursor(cursor: string, argument = 'after'): number {
-  const match = /^okr:(\d{1,18})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  const match = /^okr\.org:(\d{1,18})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   if (!match) {
     throw rejected(
       'CURSOR_INVALID',
@@ -79,8 +82,7 @@ export class LogResolver {
     const asked = askedAt(ctx, { quarterId }, until, 'until');
     const afterPosition = after != null ? decodeCursor(after, 'after') : null;
     const beforePosition = before != null ? decodeCursor(before, 'before') : null;
-    const filter: LogFilter = {
-      organisationId: ctx.organisationId,
+    const filter: Omit<LogFilter, 'organisationId'> = {
       streamId: streamId ?? undefined,
       quarterId: asked.ids.quarterId ?? undefined,
       types: types ?? undefined,
@@ -99,7 +101,7 @@ export class LogResolver {
     const edges = events.map((e) => ({ cursor: encodeCursor(e.position), node: toEventNode(e) }));
     // Whether the filtered log holds events beyond the page, whichever way it was paged: the
     // direction paged in is known from the extra row; the other needs a look past the cursor.
-    const exists = async (bound: LogFilter) => (await ctx.log.readAll({ ...filter, ...bound, limit: 1 })).length > 0;
+    const exists = async (bound: Omit<LogFilter, 'organisationId'>) => (await ctx.log.readAll({ ...filter, ...bound, limit: 1 })).length > 0;
     const startsAt = events[0]?.position ?? (afterPosition ?? 0) + 1;
     const endsAt = events.at(-1)?.position ?? (beforePosition === null ? null : beforePosition - 1);
     const hasPreviousPage = backwards ? more || (afterPosition !== null && (await exists({ before: startsAt }))) : afterPosition !== null && (await exists({ before: startsAt }));

@@ -28,7 +28,6 @@ async function keyedNode(ctx: Context, keyed: Keyed, at: Date | null): Promise<o
       // Events never change, so no answer carries a versioned event id: such an id names nothing.
       if (at !== null) return null;
       const [event] = await ctx.log.readAll({
-        organisationId: ctx.organisationId,
         streamId: keyed.streamId,
         version: keyed.version,
         limit: 1,

@@ -6,6 +6,7 @@ import { Migration20261121000004Notify } from './Migration20261121000004Notify';
 import { Migration20261121000005HashChain } from './Migration20261121000005HashChain';
 import { Migration20261121000006IdempotencyPerActor } from './Migration20261121000006IdempotencyPerActor';
 import { Migration20261122000001RateLimits } from './Migration20261122000001RateLimits';
+import { Migration20261204000001OrganisationLogs } from './Migration20261204000001OrganisationLogs';
 
 /** Every migration, in order. Listed explicitly so they run the same from TypeScript or compiled code. */
 export const migrations: MigrationObject[] = [
@@ -16,4 +17,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261121000005HashChain', class: Migration20261121000005HashChain },
   { name: 'Migration20261121000006IdempotencyPerActor', class: Migration20261121000006IdempotencyPerActor },
   { name: 'Migration20261122000001RateLimits', class: Migration20261122000001RateLimits },
+  { name: 'Migration20261204000001OrganisationLogs', class: Migration20261204000001OrganisationLogs },
 ];

@@ -290,14 +290,20 @@ describe('organisations are isolated', () => {
     expect(await t.eventCount()).toBe(before);
   });
 
-  it('verifies the shared log but counts and reports only the caller\'s own events', async () => {
+  it('verifies each organisation\'s own log, whose size and positions show nothing of the other\'s activity', async () => {
     const [a, b] = await Promise.all(
       (['org-a', 'org-b'] as const).map(async (org) =>
         Number((await t.db.sql.query<{ n: string }>('SELECT count(*) AS n FROM okr_events WHERE organisation_id = ?', [org]))[0]?.n),
       ),
     );
-    expect((await ok(tokens.auditorA, `{ verifyAuditLog { ok eventsChecked } }`)).verifyAuditLog).toEqual({ ok: true, eventsChecked: a });
-    expect((await ok(tokens.adminB, `{ verifyAuditLog { ok eventsChecked } }`)).verifyAuditLog).toEqual({ ok: true, eventsChecked: b });
+    const verify = `{ verifyAuditLog(full: true) { ok eventsChecked treeSize checkedFrom } }`;
+    expect((await ok(tokens.auditorA, verify)).verifyAuditLog).toEqual({ ok: true, eventsChecked: a, treeSize: a, checkedFrom: 0 });
+    expect((await ok(tokens.adminB, verify)).verifyAuditLog).toEqual({ ok: true, eventsChecked: b, treeSize: b, checkedFrom: 0 });
+    // Both organisations wrote in turns, yet each one's positions are exactly 1..n: no gap tells of the other.
+    for (const [token, n] of [[tokens.auditorA, a], [tokens.adminB, b]] as const) {
+      const page = (await ok(token as string, `{ events(first: 500) { edges { node { position } } } }`)) as { events: { edges: { node: { position: string } }[] } };
+      expect(page.events.edges.map((e) => Number(e.node.position))).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    }
   });
 
   it('keeps idempotency keys per person: another member cannot replay a command to learn its result', async () => {

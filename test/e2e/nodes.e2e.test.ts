@@ -343,10 +343,12 @@ describe('changes are made to the present', () => {
   it('every mutation refuses a versioned id in any of its id fields (HISTORICAL_ID), and appends nothing', async () => {
     const mutation = (await okrSchema()).getMutationType();
     if (!mutation) throw new Error('no Mutation type');
-    expect(Object.keys(mutation.getFields()).sort()).toEqual(Object.keys(INPUTS).sort());
+    // recordCheckpoint takes no arguments, so it has no id to give in a versioned form.
+    const WITHOUT_IDS = ['recordCheckpoint'];
+    expect(Object.keys(mutation.getFields()).sort()).toEqual([...Object.keys(INPUTS), ...WITHOUT_IDS].sort());
     const before = await t.eventCount();
     let tried = 0;
-    for (const field of Object.values(mutation.getFields())) {
+    for (const field of Object.values(mutation.getFields()).filter((f) => !WITHOUT_IDS.includes(f.name))) {
       const variables = (INPUTS[field.name] as () => Record<string, unknown>)();
       const definitions = field.args.map((a) => `$${a.name}: ${a.type.toString()}`).join(', ');
       const query = `mutation(${definitions}) { ${field.name}(${field.args.map((a) => `${a.name}: $${a.name}`).join(', ')}) { __typename } }`;

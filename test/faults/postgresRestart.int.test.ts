@@ -1,8 +1,8 @@
+import { verifyEveryLog } from '../support/database';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { verifyChain } from '../../events/audit';
 import {
   dataOf,
   freePort,
@@ -197,7 +197,7 @@ it('answers SERVICE_UNAVAILABLE while PostgreSQL is down and recovers without a 
   const client = new Client({ connectionString: present(pg, 'PostgreSQL').url });
   await client.connect();
   try {
-    const chain = await verifyChain(pgSql(client));
+    const chain = await verifyEveryLog(pgSql(client));
     expect(chain).toMatchObject({ ok: true, firstBrokenPosition: null });
     const perKey = await client.query<{ key: string; n: number }>(
       `SELECT metadata->>'idempotencyKey' AS key, count(*)::int AS n FROM okr_events

@@ -8,7 +8,7 @@ import { startTestServer, type TestServer } from '../support/server';
 
 /*
  * Graceful shutdown finishes what is in flight. Mutations are made slow deterministically: the test
- * holds the log head row (okr_log_head FOR UPDATE) from its own connection, so every append waits at
+ * holds the organisation's log head row (okr_log_heads FOR UPDATE) from its own connection, so every append waits at
  * its last step; big reads (a page of 500 events, a replayed quarter) run beside them. Then close()
  * is called (in-process), or SIGTERM is sent (the real process, src/main.ts): new connections must be
  * refused at once, and once the head is released every in-flight request must get its complete answer.
@@ -35,9 +35,9 @@ function tryConnect(port: number): Promise<string> {
   });
 }
 
-async function holdLogHead(client: Client): Promise<() => Promise<void>> {
+async function holdLogHead(client: Client, organisationId: string): Promise<() => Promise<void>> {
   await client.query('BEGIN');
-  await client.query('SELECT position FROM okr_log_head WHERE id = 1 FOR UPDATE');
+  await client.query('SELECT position FROM okr_log_heads WHERE organisation_id = $1 FOR UPDATE', [organisationId]);
   return async () => {
     await client.query('COMMIT');
   };
@@ -91,7 +91,7 @@ it('close() lets in-flight requests finish with complete answers and refuses new
   const port = Number(new URL(t.url).port);
   const holder = await t.db.client();
   const monitor = await t.db.client();
-  const release = await holdLogHead(holder);
+  const release = await holdLogHead(holder, 'org-shutdown');
   let released = false;
   const releaseOnce = async () => {
     if (!released) await release();
@@ -189,7 +189,7 @@ it('SIGTERM to the real process (src/main.ts) lets in-flight requests finish, th
 
     const holder = await t.db.client();
     const monitor = await t.db.client();
-    const release = await holdLogHead(holder);
+    const release = await holdLogHead(holder, ORG);
     let released = false;
     releaseLater = async () => {
       if (!released) await release();

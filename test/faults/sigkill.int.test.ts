@@ -1,6 +1,5 @@
-import { verifyChain } from '../../events/audit';
 import { rebuildProjections } from '../../src/rebuild';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { createTestDatabase, type TestDatabase, verifyEveryLog } from '../support/database';
 import {
   dataOf,
   freePort,
@@ -116,7 +115,7 @@ const eventsByKey = async (): Promise<Map<string, EventRow[]>> => {
 /** No half-applied command, checked on the database alone (the server may be dead). */
 async function assertWhole(label: string): Promise<void> {
   expect({ label, problems: await streamProblems(db.sql) }).toEqual({ label, problems: [] });
-  const chain = await verifyChain(db.sql);
+  const chain = await verifyEveryLog(db.sql);
   expect({ label, ...chain }).toMatchObject({ label, ok: true, firstBrokenPosition: null });
   // Idempotency records and the events that carry their key come and go together.
   const orphans = await db.sql.query<{ key: string; problem: string }>(`

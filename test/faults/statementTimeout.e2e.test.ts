@@ -3,7 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { openDatabase, sqlOf } from '../../src/database';
 import { createServer, type OkrServer } from '../../src/server';
 import { EventStore } from '../../events/store';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { createTestDatabase, totalEvents, type TestDatabase } from '../support/database';
 
 /**
  * Every statement of a request runs under PostgreSQL's statement_timeout (OKR_STATEMENT_TIMEOUT_MS): a
@@ -24,7 +24,7 @@ async function gql(query: string, variables?: Record<string, unknown>): Promise<
 }
 
 const REGISTER = `mutation($i: RegisterUnitInput!) { registerUnit(input: $i) { id name } }`;
-const eventCount = () => new EventStore().headPosition(db.sql);
+const eventCount = () => totalEvents(db.sql);
 
 beforeAll(async () => {
   db = await createTestDatabase('stmttimeout');

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { verifyLog } from '../../events/audit';
+import { ephemeralCheckpointKeys } from '../../src/checkpointKeys';
 import { openDatabase, sqlOf } from '../../src/database';
 import type { Sql } from '../../events/sql';
 
@@ -49,4 +51,26 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
       await a.end();
     },
   };
+}
+
+/** Every event in the database, of every organisation: what tests compare to see that nothing was appended. */
+export async function totalEvents(sql: Sql): Promise<number> {
+  const rows = await sql.query<{ n: string }>('SELECT count(*) AS n FROM okr_events');
+  return Number(rows[0]?.n ?? 0);
+}
+
+/**
+ * Every organisation's log recomputed in full (events/audit.ts verifyLog): ok only when each matches.
+ * eventsChecked adds them up; the first failing organisation's position and reason are reported.
+ */
+export async function verifyEveryLog(sql: Sql): Promise<{ ok: boolean; eventsChecked: number; firstBrokenPosition: number | null; reason: string | null }> {
+  const verifier = ephemeralCheckpointKeys().verifier;
+  const heads = await sql.query<{ organisation_id: string }>('SELECT organisation_id FROM okr_log_heads ORDER BY organisation_id');
+  let eventsChecked = 0;
+  for (const { organisation_id: org } of heads) {
+    const result = await verifyLog(sql, org, { full: true, verifier });
+    eventsChecked += result.eventsChecked;
+    if (!result.ok) return { ok: false, eventsChecked, firstBrokenPosition: result.firstBrokenPosition, reason: `${org}: ${result.reason}` };
+  }
+  return { ok: true, eventsChecked, firstBrokenPosition: null, reason: null };
 }

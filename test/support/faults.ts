@@ -198,13 +198,21 @@ export async function streamProblems(sql: Sql): Promise<string[]> {
            END AS problem
       FROM ev FULL OUTER JOIN okr_streams s ON s.organisation_id = ev.organisation_id AND s.stream_id = ev.stream_id
   `);
-  const positions = await sql.query<{ n: string; lo: string | null; hi: string | null; head: string }>(
-    `SELECT count(*) AS n, min(position) AS lo, max(position) AS hi, (SELECT position FROM okr_log_head WHERE id = 1) AS head FROM okr_events`,
+  // Per organisation: positions 1..n without gaps, and the head at n.
+  const positions = await sql.query<{ org: string; n: string; lo: string | null; hi: string | null; head: string | null }>(
+    `SELECT h.organisation_id AS org, count(e.position) AS n, min(e.position) AS lo, max(e.position) AS hi, h.position AS head
+       FROM okr_log_heads h LEFT JOIN okr_events e ON e.organisation_id = h.organisation_id
+      GROUP BY h.organisation_id, h.position
+     UNION ALL
+     SELECT e.organisation_id, count(*), min(e.position), max(e.position), NULL FROM okr_events e
+      WHERE NOT EXISTS (SELECT 1 FROM okr_log_heads h WHERE h.organisation_id = e.organisation_id) GROUP BY e.organisation_id`,
   );
   const problems = rows.filter((r) => r.problem !== null).map((r) => `${r.stream}: ${r.problem}`);
-  const p = positions[0];
-  if (p && Number(p.n) > 0 && (Number(p.lo) !== 1 || Number(p.hi) !== Number(p.n) || Number(p.head) !== Number(p.n))) {
-    problems.push(`positions ${p.lo}..${p.hi} for ${p.n} events, head at ${p.head}`);
+  for (const p of positions) {
+    const n = Number(p.n);
+    if (p.head === null || (n > 0 && (Number(p.lo) !== 1 || Number(p.hi) !== n)) || Number(p.head) !== n) {
+      problems.push(`${p.org}: positions ${p.lo}..${p.hi} for ${n} events, head at ${p.head}`);
+    }
   }
   return problems;
 }

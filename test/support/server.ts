@@ -1,6 +1,6 @@
 import { createServer, type OkrServer, type ServerOptions } from '../../src/server';
 import { EventStore } from '../../events/store';
-import { createTestDatabase, type TestDatabase } from './database';
+import { createTestDatabase, totalEvents, type TestDatabase } from './database';
 
 export interface GraphQLResponse<T = Record<string, any>> {
   status: number;
@@ -62,7 +62,7 @@ export async function startTestServer(
       const body = (await res.json()) as GraphQLResponse;
       return { status: res.status, data: body.data, errors: body.errors } as GraphQLResponse<any>;
     },
-    eventCount: () => store.headPosition(db.sql),
+    eventCount: () => totalEvents(db.sql),
     async close() {
       await server.close();
       await db.drop();
