@@ -31,18 +31,25 @@ export class IdempotencyRace extends Error {
 /** The database refused to change or remove a recorded event (see the immutability trigger). */
 export const IMMUTABLE_LOG_SQLSTATE = 'P0001';
 
+export type AuditRangeReason = 'POSITION_OUT_OF_RANGE' | 'TREE_SIZE_OUT_OF_RANGE' | 'TREE_SIZES_OUT_OF_ORDER';
+
 /**
  * A proof or checkpoint was asked for outside what the organisation's log holds (a position past its
  * head, a tree size larger than the log, sizes in the wrong order). `reason` is a stable code.
  */
 export class AuditRangeError extends Error {
-  readonly code = 'BAD_USER_INPUT';
   constructor(
-    readonly reason: 'POSITION_OUT_OF_RANGE' | 'TREE_SIZE_OUT_OF_RANGE' | 'TREE_SIZES_OUT_OF_ORDER',
+    readonly reason: AuditRangeReason,
     message: string,
   ) {
     super(message);
     this.name = 'AuditRangeError';
+  }
+
+  /** What a client is told (GraphQL extensions). */
+  extensions(): { code: 'BAD_USER_INPUT'; reason: AuditRangeReason } {
+    const reason = this.reason;
+    return { code: 'BAD_USER_INPUT', reason };
   }
 }
 
@@ -51,10 +58,13 @@ export class AuditRangeError extends Error {
  * new checkpoint is refused: the service never signs two checkpoints that are not consistent.
  */
 export class TreeInconsistentError extends Error {
-  readonly code = 'CONFLICT';
-  readonly reason = 'TREE_INCONSISTENT';
   constructor(message: string) {
     super(message);
     this.name = 'TreeInconsistentError';
+  }
+
+  /** What a client is told (GraphQL extensions). */
+  extensions(): { code: 'CONFLICT'; reason: 'TREE_INCONSISTENT' } {
+    return { code: 'CONFLICT', reason: 'TREE_INCONSISTENT' };
   }
 }

@@ -116,7 +116,7 @@ export function formatError(
     };
   }
   if (original instanceof AuditRangeError || original instanceof TreeInconsistentError) {
-    return { ...base, message: original.message, extensions: { code: original.code, reason: original.reason } };
+    return { ...base, message: original.message, extensions: original.extensions() };
   }
   if (original instanceof ArgumentValidationError) {
     const problems = original.extensions.validationErrors as { property: string; constraints?: Record<string, string> }[] | undefined;

@@ -2,7 +2,10 @@ import type { Client } from 'pg';
 import type { DomainEvent, RecordedEvent } from '../events/catalogue';
 import { ConcurrencyError, IdempotencyRace } from '../events/errors';
 import { textArray } from '../events/sql';
+import { verifyLog } from '../events/audit';
+import { rootOf } from '../events/merkle';
 import { EventStore, type AppendRequest } from '../events/store';
+import { ephemeralCheckpointKeys } from '../src/checkpointKeys';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { pgSql } from './support/pgSql';
 
@@ -370,5 +373,79 @@ describe('text array parameters', () => {
     const values = ['plain', 'with "quotes"', 'back\\slash', 'comma,brace{}', '', 'ünïcødé'];
     const rows = await db.sql.query<{ v: string[] }>('SELECT ?::text[] AS v', [textArray(values)]);
     expect(rows[0]?.v).toEqual(values);
+  });
+});
+
+describe('one log per organisation', () => {
+  const withOrg = (organisationId: string, streamId: string, expectedVersion: number): AppendRequest => ({
+    ...request(streamId, expectedVersion, [effort()]),
+    organisationId,
+  });
+
+  /** Appends until it lands, re-reading the stream's version after a conflict (as the ledger retries). */
+  async function appendOne(c: Client, organisationId: string, streamId: string): Promise<void> {
+    for (;;) {
+      const version = await store.streamVersion(pgSql(c), organisationId, streamId);
+      try {
+        await withTx(c, () => store.append(pgSql(c), withOrg(organisationId, streamId, version)));
+        return;
+      } catch (error) {
+        if (!(error instanceof ConcurrencyError)) throw error;
+      }
+    }
+  }
+
+  it('gives each organisation positions 1..n without gaps under concurrent writers on many organisations, and a tree that verifies', async () => {
+    const organisations = Array.from({ length: 6 }, (_, i) => `org-many-${i}`);
+    const writersPerOrganisation = 3;
+    const perWriter = 20;
+    await Promise.all(
+      organisations.flatMap((org) =>
+        Array.from({ length: writersPerOrganisation }, async (_, w) => {
+          const c = await db.client();
+          for (let i = 0; i < perWriter; i += 1) await appendOne(c, org, `unit-${w % 2}`);
+        }),
+      ),
+    );
+    const keys = ephemeralCheckpointKeys();
+    for (const org of organisations) {
+      const rows = await db.sql.query<{ position: string; stream_id: string; stream_version: number; leaf_hash: Buffer }>(
+        'SELECT position, stream_id, stream_version, leaf_hash FROM okr_events WHERE organisation_id = ? ORDER BY position',
+        [org],
+      );
+      const n = writersPerOrganisation * perWriter;
+      expect(rows.map((r) => Number(r.position))).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+      for (const stream of ['unit-0', 'unit-1']) {
+        const versions = rows.filter((r) => r.stream_id === stream).map((r) => r.stream_version);
+        expect(versions).toEqual(versions.map((_, i) => i + 1));
+      }
+      const head = await store.head(db.sql, org);
+      expect(head.position).toBe(n);
+      expect(head.root.equals(rootOf(rows.map((r) => Buffer.from(r.leaf_hash))))).toBe(true);
+      expect(await verifyLog(db.sql, org, { full: true, verifier: keys.verifier })).toMatchObject({ ok: true, eventsChecked: n, treeSize: n });
+    }
+  }, 60_000);
+
+  it('lets appends of different organisations run while one organisation\'s head is held', async () => {
+    const [holder, other] = [await db.client(), await db.client()];
+    await withTx(holder, () => store.append(pgSql(holder), withOrg('org-held', 'unit-h', 0)));
+    await holder.query('BEGIN');
+    await store.append(pgSql(holder), withOrg('org-held', 'unit-h', 1)); // holds org-held's head until commit
+    // Another organisation is not queued behind it: its append commits while the first is still open.
+    await withTx(other, () => store.append(pgSql(other), withOrg('org-free', 'unit-f', 0)));
+    expect(await store.headPosition(db.sql, 'org-free')).toBe(1);
+    expect(await store.headPosition(db.sql, 'org-held')).toBe(1); // the open append is not visible yet
+    await holder.query('COMMIT');
+    expect(await store.headPosition(db.sql, 'org-held')).toBe(2);
+  });
+
+  it('never stamps an organisation\'s event before its predecessor, whatever other organisations recorded', async () => {
+    const c = await db.client();
+    await withTx(c, () => store.append(pgSql(c), { ...withOrg('org-late', 'unit-l', 0), recordedAt: new Date('2030-01-01T00:00:00Z') }));
+    // Another organisation may record an earlier time: its log is its own.
+    const [early] = await withTx(c, () => store.append(pgSql(c), { ...withOrg('org-early', 'unit-e', 0), recordedAt: new Date('2020-01-01T00:00:00Z') }));
+    expect(early?.recordedAt.toISOString()).toBe('2020-01-01T00:00:00.000Z');
+    const [second] = await withTx(c, () => store.append(pgSql(c), { ...withOrg('org-late', 'unit-l', 1), recordedAt: new Date('2029-01-01T00:00:00Z') }));
+    expect(second?.recordedAt.toISOString()).toBe('2030-01-01T00:00:00.000Z');
   });
 });

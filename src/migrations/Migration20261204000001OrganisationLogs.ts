@@ -176,6 +176,13 @@ export class Migration20261204000001OrganisationLogs extends Migration {
       ALTER TABLE okr_events DROP CONSTRAINT okr_events_pkey;
       UPDATE okr_events e SET position = r.position
         FROM okr_log_renumbering r WHERE r.organisation_id = e.organisation_id AND r.old_position = e.position;
+      -- Read models order units, objectives and key results by the position of the event that made them.
+      UPDATE okr_units t SET seq = r.position
+        FROM okr_log_renumbering r WHERE r.organisation_id = t.organisation_id AND r.old_position = t.seq;
+      UPDATE okr_objectives t SET seq = r.position
+        FROM okr_log_renumbering r WHERE r.organisation_id = t.organisation_id AND r.old_position = t.seq;
+      UPDATE okr_key_results t SET seq = r.position
+        FROM okr_log_renumbering r WHERE r.organisation_id = t.organisation_id AND r.old_position = t.seq;
       ALTER TABLE okr_events ADD PRIMARY KEY (organisation_id, position);
       ALTER TABLE okr_events ALTER COLUMN leaf_hash SET NOT NULL;
       ALTER TABLE okr_events ADD CONSTRAINT okr_events_leaf_hash_size CHECK (octet_length(leaf_hash) = 32);

@@ -300,8 +300,9 @@ describe('organisations are isolated', () => {
     expect((await ok(tokens.auditorA, verify)).verifyAuditLog).toEqual({ ok: true, eventsChecked: a, treeSize: a, checkedFrom: 0 });
     expect((await ok(tokens.adminB, verify)).verifyAuditLog).toEqual({ ok: true, eventsChecked: b, treeSize: b, checkedFrom: 0 });
     // Both organisations wrote in turns, yet each one's positions are exactly 1..n: no gap tells of the other.
-    for (const [token, n] of [[tokens.auditorA, a], [tokens.adminB, b]] as const) {
-      const page = (await ok(token as string, `{ events(first: 500) { edges { node { position } } } }`)) as { events: { edges: { node: { position: string } }[] } };
+    const pairs: [string, number][] = [[tokens.auditorA as string, a ?? 0], [tokens.adminB as string, b ?? 0]];
+    for (const [token, n] of pairs) {
+      const page = (await ok(token, `{ events(first: 500) { edges { node { position } } } }`)) as { events: { edges: { node: { position: string } }[] } };
       expect(page.events.edges.map((e) => Number(e.node.position))).toEqual(Array.from({ length: n }, (_, i) => i + 1));
     }
   });
