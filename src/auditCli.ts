@@ -4,9 +4,8 @@ import { AuditRangeError, TreeInconsistentError } from '../events/errors';
 import { generateSignerKey, NoteFormatError } from '../events/note';
 import { checkConsistency, checkEventInclusion } from '../events/offline';
 import { AuditService } from './audit';
-import { CheckpointKeyError, LOCAL_KEY_NAME, loadCheckpointKeys, type CheckpointKeys } from './checkpointKeys';
-import { EXIT_FAILED, EXIT_OK, UsageError, configFrom, stringFlag, withDatabase, type CliCommand, type FlagSpec, type Invocation } from './cliSupport';
-import type { Config } from './config';
+import { LOCAL_KEY_NAME } from './checkpointKeys';
+import { EXIT_FAILED, EXIT_OK, UsageError, checkpointKeysOf, configFrom, stringFlag, withDatabase, type CliCommand, type FlagSpec, type Invocation } from './cliSupport';
 import { organisationOption } from './config';
 import { sqlOf } from './database';
 import { quarterExists } from './export';
@@ -24,15 +23,6 @@ const organisationFlag: FlagSpec = {
   description: 'Organisation whose log to read (default: OKR_ORGANISATION, else "default").',
 };
 
-function keysOf(config: Config): CheckpointKeys {
-  try {
-    return loadCheckpointKeys(config);
-  } catch (error) {
-    if (error instanceof CheckpointKeyError) throw new UsageError(error.message);
-    throw error;
-  }
-}
-
 /** A whole number flag (at least `min`), or null when absent. */
 function countFlag(invocation: Invocation, name: string, command: CliCommand, min = 1): number | null {
   const raw = stringFlag(invocation, name);
@@ -47,7 +37,7 @@ function countFlag(invocation: Invocation, name: string, command: CliCommand, mi
 /** Runs `work` with the audit service of the configured database and key; range errors are refusals (exit 1). */
 async function withAudit(invocation: Invocation, work: (audit: AuditService, organisationId: string) => Promise<number>): Promise<number> {
   const config = configFrom(invocation.env);
-  const keys = keysOf(config);
+  const keys = checkpointKeysOf(config);
   const organisationId = organisationOption(stringFlag(invocation, 'organisation'), config.organisationId);
   return withDatabase(config, invocation.io, async (orm) => {
     try {
@@ -201,7 +191,7 @@ export const auditPublicKeyCommand: CliCommand = {
   flags: [organisationFlag],
   async run(invocation) {
     const config = configFrom(invocation.env);
-    const keys = keysOf(config);
+    const keys = checkpointKeysOf(config);
     const organisationId = organisationOption(stringFlag(invocation, 'organisation'), config.organisationId);
     invocation.io.out(`${keys.verifierKey}\n`);
     invocation.io.err(`Checkpoints of ${organisationId} have the origin "${keys.signing.originOf(organisationId)}" (key from ${keys.source}).\n`);

@@ -1,7 +1,6 @@
 import 'reflect-metadata';
-import type { MikroORM } from '@mikro-orm/postgresql';
 import { organisationOption, type Config } from './config';
-import { EXIT_OK, EXIT_USAGE, EXIT_FAILED, UsageError, configFrom, stringFlag, withDatabase, type CliCommand, type FlagSpec, type Invocation, type Io } from './cliSupport';
+import { EXIT_OK, EXIT_USAGE, EXIT_FAILED, UsageError, checkpointKeysOf, configFrom, stringFlag, withDatabase, type CliCommand, type FlagSpec, type Io } from './cliSupport';
 import { ExportFlagError, parseExportFlags, runExport, type ExportOptions } from './export';
 import { DEFAULT_REBUILD_BATCH_SIZE, PROJECTION_NAMES, UnknownProjectionError, parseBatchSize, runRebuild, selectBindings } from './rebuild';
 import { SeedRefusedError, seedDemo, type SeedSummary } from './seed';
@@ -47,10 +46,11 @@ const seedCommand: CliCommand = {
       if (!Number.isFinite(now.getTime())) throw new UsageError(`--now must be an ISO-8601 instant such as 2026-11-20T09:00:00Z (got "${rawNow}").`, seedCommand);
       if (now.getTime() > wallClock.getTime()) throw new UsageError('--now cannot be in the future: the demo only records what has already happened.', seedCommand);
     }
+    const checkpoints = checkpointKeysOf(config).signing;
     return withDatabase(config, invocation.io, async (orm) => {
       invocation.io.err(`Seeding the demo into organisation "${organisationId}"...\n`);
       try {
-        const summary = await seedDemo(orm, { organisationId, now });
+        const summary = await seedDemo(orm, { organisationId, now, checkpoints });
         invocation.io.out(describeSeed(summary, config, organisationId));
         return EXIT_OK;
       } catch (error) {

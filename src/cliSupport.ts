@@ -1,4 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { CheckpointKeyError, loadCheckpointKeys, type CheckpointKeys } from './checkpointKeys';
 import { ConfigError, loadConfig, type Config } from './config';
 import { openDatabase } from './database';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embeddedPostgres';
@@ -108,3 +109,13 @@ export const stringFlag = (invocation: Invocation, name: string): string | null 
   return typeof value === 'string' ? value : null;
 };
 
+
+/** The deployment's checkpoint key (src/checkpointKeys.ts), a missing or bad one being a usage error (exit 2). */
+export function checkpointKeysOf(config: Config): CheckpointKeys {
+  try {
+    return loadCheckpointKeys(config);
+  } catch (error) {
+    if (error instanceof CheckpointKeyError) throw new UsageError(error.message);
+    throw error;
+  }
+}

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Calibration, ProcessActivity } from '../events/catalogue';
+import type { CheckpointSigning } from '../events/checkpoints';
 import { EARLIEST_INSTANT, EARLIEST_MS, isoYear, utcDate } from '../domain/calendar';
 import { Commands } from './commands';
 import { sqlOf } from './database';
@@ -43,6 +44,8 @@ export interface SeedOptions {
   organisationId: string;
   /** The real present: the current quarter contains it and nothing is recorded after it. Default: the wall clock. */
   now?: Date;
+  /** Signs a checkpoint with the previous quarter's close, as the server does; none without it. */
+  checkpoints?: CheckpointSigning;
 }
 
 export interface QuarterWindow {
@@ -261,7 +264,7 @@ export async function seedDemo(orm: MikroORM, options: SeedOptions): Promise<See
   }
   // Each organisation has its own log and clock order, so other organisations' later events do not matter.
   const clock = new SimulatedClock(start, now);
-  const ledger = new Ledger(orm, clock.now);
+  const ledger = new Ledger(orm, clock.now, undefined, undefined, options.checkpoints ?? null);
   const newId = deterministicIds(organisationId, 'aggregate');
   const newCorrelationId = deterministicIds(organisationId, 'correlation');
   const unitIds = new Map<UnitKey, string>();

@@ -1,7 +1,6 @@
 import { DomainError } from '../domain/errors';
 import { EVENT_TYPES, type Calibration, type CheckInCadence, type ProcessActivity } from '../events/catalogue';
 import { ConcurrencyError } from '../events/errors';
-import { EventStore } from '../events/store';
 import { READ_MODEL_ENTITIES } from '../projections/entities';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -307,7 +306,6 @@ type Row = Record<string, unknown>;
 type Snapshot = Record<string, Row[]>;
 
 let db: TestDatabase;
-const store = new EventStore();
 const tableNames = (): string[] => READ_MODEL_ENTITIES.map((e) => db.orm.getMetadata().get(e).tableName);
 
 /** Every read-model table as JSON rows, ordered by (organisation_id, id): exact values, as stored. */

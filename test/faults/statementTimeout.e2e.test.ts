@@ -2,7 +2,6 @@ import type { Client } from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { openDatabase, sqlOf } from '../../src/database';
 import { createServer, type OkrServer } from '../../src/server';
-import { EventStore } from '../../events/store';
 import { createTestDatabase, totalEvents, type TestDatabase } from '../support/database';
 
 /**

@@ -1,5 +1,4 @@
 import { createServer, type OkrServer, type ServerOptions } from '../../src/server';
-import { EventStore } from '../../events/store';
 import { createTestDatabase, totalEvents, type TestDatabase } from './database';
 
 export interface GraphQLResponse<T = Record<string, any>> {
@@ -43,7 +42,6 @@ export async function startTestServer(
   const clock = new TestClock(new Date(start));
   const server = await createServer({ orm: db.orm, organisationId, actor: 'alice', clock: clock.now, ...extra });
   const url = await server.listen(0, '127.0.0.1');
-  const store = new EventStore();
   return {
     db,
     server,
