@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { checkpointAt, checkpointsBetween, type StoredCheckpoint } from './checkpoints';
+import { checkpointProblem, checkpointsBetween, type CheckpointSigning } from './checkpoints';
 import { eventLeafHash } from './leaf';
 import { appendLeaves, frontierRefs, rootFromFrontier, type Hash, type NodeRef } from './merkle';
-import { openNote, parseCheckpoint, parseNote, type NoteVerifier } from './note';
+import { NoteFormatError, NoteVerificationError, openNote, signNote } from './note';
 import type { Sql } from './sql';
 import { b64, nodeFetcher } from './tree';
 
@@ -19,6 +19,8 @@ interface RawRow {
   quarter_id: string | null;
   unit_id: string | null;
   leaf_hash: Buffer;
+  /** Microseconds past the millisecond: the log records milliseconds, so anything else was edited in. */
+  sub_ms: string;
 }
 
 /** The log's quarter and unit indexes are derived from each event's data; they must agree with it. */
@@ -45,7 +47,7 @@ async function* rows(sql: Sql, organisationId: string, after: number, where = 'T
   for (;;) {
     const page = await sql.query<RawRow>(
       `SELECT position, organisation_id, stream_id, stream_version, type, schema_version, data, metadata, recorded_at,
-              quarter_id, unit_id, leaf_hash
+              quarter_id, unit_id, leaf_hash, (extract(microseconds FROM recorded_at)::bigint % 1000) AS sub_ms
          FROM okr_events WHERE organisation_id = ? AND position > ? AND ${where} ORDER BY position LIMIT ?`,
       [organisationId, after, ...params, pageSize],
     );
@@ -81,33 +83,26 @@ const TIME_SLICE_MS = 2;
 export interface VerifyOptions {
   /** Recompute from the first event even when an earlier verified checkpoint covers a prefix. */
   full?: boolean;
-  /** The service's checkpoint key: checkpoints it signed are checked against it. */
-  verifier: NoteVerifier;
+  /** The service's keys: checkpoints and verification records must carry a valid signature by one of them. */
+  signing: CheckpointSigning;
 }
+
+/** The first line of a verification record's signed text, so it can never pass for a checkpoint. */
+const VERIFIED = 'okr-ledger verified';
+
+/** The signed text of "the log of `origin` was recomputed up to `size` events and gave `root`". */
+const verifiedText = (origin: string, size: number, root: string): string => `${VERIFIED}\n${origin}\n${size}\n${root}\n`;
 
 /**
- * A signed checkpoint agrees with its row: the body the row says and, when the service's current key
- * signed it, a valid signature. One signed by another key (an earlier one) is compared by root only.
+ * Where an incremental check may begin: the size of the last verification, if its record carries a
+ * valid signature over exactly that origin, size and root (the row alone is only what the database says).
  */
-function checkpointHolds(cp: StoredCheckpoint, verifier: NoteVerifier): string | null {
+function verifiedStart(note: string, origin: string, size: number, root: Buffer, signing: CheckpointSigning): boolean {
   try {
-    const { text, signatures } = parseNote(cp.note);
-    const body = parseCheckpoint(text);
-    if (body.size !== cp.treeSize || !body.root.equals(cp.rootHash) || body.origin !== cp.origin) return 'its signed text does not say what its row records';
-    if (signatures.some((s) => s.name === verifier.name && s.keyId.equals(verifier.keyId))) openNote(cp.note, [verifier]);
-    return null;
+    return openNote(note, signing.verifiers).text === verifiedText(origin, size, root.toString('base64'));
   } catch (error) {
-    return `its signature does not verify (${(error as Error).message})`;
-  }
-}
-
-/** Whether the service's current key signed the checkpoint (validly): only such a one may be a starting point. */
-function signedByKey(cp: StoredCheckpoint, verifier: NoteVerifier): boolean {
-  try {
-    openNote(cp.note, [verifier]);
-    return true;
-  } catch {
-    return false;
+    if (error instanceof NoteFormatError || error instanceof NoteVerificationError) return false;
+    throw error;
   }
 }
 
@@ -118,15 +113,16 @@ function signedByKey(cp: StoredCheckpoint, verifier: NoteVerifier): boolean {
  * the data), every signed checkpoint on the way (signature and root) and the head (a shorter log means a
  * removed tail). Other organisations' logs are not read.
  *
- * Without `full`, the check begins at the tree size of the last verification, provided the checkpoint
- * signed there still verifies and the stored subtrees still give its root: repeated calls only recompute
- * what was appended since. Run inside one REPEATABLE READ transaction (inSnapshot) so that appends
+ * Without `full`, the check begins at the tree size of the last verification, provided its signed record
+ * still verifies and the stored subtrees still give its root: repeated calls only recompute what was
+ * appended since (an edit before that point needs `full`). Run inside one REPEATABLE READ transaction (inSnapshot) so that appends
  * committing meanwhile are not mistaken for tampering.
  */
 export async function verifyLog(sql: Sql, organisationId: string, options: VerifyOptions): Promise<LogVerification> {
-  const [head] = await sql.query<{ position: string; frontier: string[] }>('SELECT position, frontier FROM okr_log_heads WHERE organisation_id = ?', [
-    organisationId,
-  ]);
+  const [head] = await sql.query<{ position: string; frontier: string[]; recorded_at: Date | string }>(
+    'SELECT position, frontier, recorded_at FROM okr_log_heads WHERE organisation_id = ?',
+    [organisationId],
+  );
   const headSize = Number(head?.position ?? 0);
   const fetch = nodeFetcher(sql, organisationId);
   let from = 0;
@@ -147,22 +143,19 @@ export async function verifyLog(sql: Sql, organisationId: string, options: Verif
     ...partial,
   });
 
-  // Where to begin: the last verified size, if what was signed there still holds.
+  // Where to begin: the last verified size, if its signed record still holds and the stored tree gives it.
   if (!options.full) {
-    const [last] = await sql.query<{ tree_size: string; root_hash: Buffer }>(
-      'SELECT tree_size, root_hash FROM okr_audit_verifications WHERE organisation_id = ?',
+    const [last] = await sql.query<{ tree_size: string; root_hash: Buffer; note: string }>(
+      'SELECT tree_size, root_hash, note FROM okr_audit_verifications WHERE organisation_id = ?',
       [organisationId],
     );
     const size = Number(last?.tree_size ?? 0);
-    if (last && size > 0 && size <= headSize) {
-      const cp = await checkpointAt(sql, organisationId, size);
-      if (cp && cp.rootHash.equals(Buffer.from(last.root_hash)) && checkpointHolds(cp, options.verifier) === null && signedByKey(cp, options.verifier)) {
-        const stored = await fetch(frontierRefs(size));
-        if (rootFromFrontier(stored).equals(cp.rootHash)) {
-          from = size;
-          frontier = stored;
-          checkpoints += 1;
-        }
+    const origin = options.signing.originOf(organisationId);
+    if (last && size > 0 && size <= headSize && verifiedStart(last.note, origin, size, Buffer.from(last.root_hash), options.signing)) {
+      const stored = await fetch(frontierRefs(size));
+      if (rootFromFrontier(stored).equals(Buffer.from(last.root_hash))) {
+        from = size;
+        frontier = stored;
       }
     }
   }
@@ -179,6 +172,7 @@ export async function verifyLog(sql: Sql, organisationId: string, options: Verif
   let nextCheckpoint = 0;
 
   let size = from;
+  let lastRecordedAt = 0;
   let slice = performance.now();
   for await (const page of rows(sql, organisationId, from)) {
     const completed: { ref: NodeRef; hash: Hash; firstPosition: number; lastPosition: number }[] = [];
@@ -195,6 +189,9 @@ export async function verifyLog(sql: Sql, organisationId: string, options: Verif
       }
       const leaf = leafOf(row);
       checked += 1;
+      if (Number(row.sub_ms) !== 0) {
+        return result({ firstBrokenPosition: position, reason: `event ${position} (${row.type} on ${row.stream_id}) has a recorded time finer than the millisecond the log records: it was changed` });
+      }
       if (!leaf.equals(Buffer.from(row.leaf_hash))) {
         return result({ firstBrokenPosition: position, reason: `event ${position} (${row.type} on ${row.stream_id}) does not match its leaf hash: its content was changed` });
       }
@@ -209,8 +206,9 @@ export async function verifyLog(sql: Sql, organisationId: string, options: Verif
       }
       frontier = grown.frontier;
       size = position;
+      lastRecordedAt = new Date(row.recorded_at).getTime();
       for (let cp = due[nextCheckpoint]; cp !== undefined && cp.treeSize === size; cp = due[++nextCheckpoint]) {
-        const problem = checkpointHolds(cp, options.verifier);
+        const problem = checkpointProblem(cp, options.signing.verifiers);
         if (problem !== null) return result({ firstBrokenPosition: size, reason: `the checkpoint signed at size ${size}: ${problem}` });
         if (!rootFromFrontier(frontier).equals(cp.rootHash)) {
           return result({ firstBrokenPosition: size, reason: `the log up to ${size} no longer gives the root signed in its checkpoint: an event up to ${size} was changed together with its stored hashes` });
@@ -229,26 +227,36 @@ export async function verifyLog(sql: Sql, organisationId: string, options: Verif
   if (size !== headSize) {
     return result({ firstBrokenPosition: size + 1, reason: `the log ends at ${size} but its head says ${headSize}: events at the end were removed or the head was changed` });
   }
-  const root = rootFromFrontier(frontier);
-  const headRoot = rootFromFrontier((head?.frontier ?? []).map((h) => Buffer.from(h, 'base64')));
-  if (!root.equals(headRoot)) {
+  // The head must hold exactly the recomputed frontier (appends extend it) and the last recorded time
+  // (appends are never stamped before it).
+  const headFrontier = (head?.frontier ?? []).map((h) => Buffer.from(h, 'base64'));
+  if (headFrontier.length !== frontier.length || headFrontier.some((h, i) => !h.equals(frontier[i] as Hash))) {
     return result({ firstBrokenPosition: size, reason: `the head's record of the tree does not match the log's ${size} events: the head was changed` });
   }
-  return result({ ok: true, rootHash: b64(root) });
+  if (checked === 0 && size > 0) {
+    const [last] = await sql.query<{ recorded_at: Date | string }>('SELECT recorded_at FROM okr_events WHERE organisation_id = ? AND position = ?', [organisationId, size]);
+    lastRecordedAt = new Date(last?.recorded_at ?? 0).getTime();
+  }
+  if (size > 0 && new Date(head?.recorded_at ?? 0).getTime() !== lastRecordedAt) {
+    return result({ firstBrokenPosition: size, reason: `the head's recorded time is not that of event ${size}: the head was changed` });
+  }
+  return result({ ok: true, rootHash: b64(rootFromFrontier(frontier)) });
 }
 
 /**
- * Remembers a successful verification so that the next one begins there. The caller signs (or finds)
- * the checkpoint at the same size: a later check trusts this point only while that checkpoint verifies.
+ * Remembers a successful verification, signed, so that the next one begins there: a later check trusts
+ * this point only while its signature verifies (a row anyone with the database could write is not enough).
  */
-export async function recordVerification(sql: Sql, result: LogVerification, at: Date): Promise<void> {
+export async function recordVerification(sql: Sql, result: LogVerification, signing: CheckpointSigning, at: Date): Promise<void> {
   if (!result.ok || result.rootHash === null || result.treeSize === 0) return;
+  const note = signNote(verifiedText(signing.originOf(result.organisationId), result.treeSize, result.rootHash), [signing.signer]);
   await sql.query(
-    `INSERT INTO okr_audit_verifications (organisation_id, tree_size, root_hash, verified_at)
-     VALUES (?, ?, decode(?, 'base64'), ?::timestamptz)
-     ON CONFLICT (organisation_id) DO UPDATE SET tree_size = EXCLUDED.tree_size, root_hash = EXCLUDED.root_hash, verified_at = EXCLUDED.verified_at
-       WHERE okr_audit_verifications.tree_size <= EXCLUDED.tree_size`,
-    [result.organisationId, result.treeSize, result.rootHash, at.toISOString()],
+    `INSERT INTO okr_audit_verifications (organisation_id, tree_size, root_hash, note, verified_at)
+     VALUES (?, ?, decode(?, 'base64'), ?, ?::timestamptz)
+     ON CONFLICT (organisation_id) DO UPDATE
+       SET tree_size = EXCLUDED.tree_size, root_hash = EXCLUDED.root_hash, note = EXCLUDED.note, verified_at = EXCLUDED.verified_at
+     WHERE okr_audit_verifications.tree_size <= EXCLUDED.tree_size`,
+    [result.organisationId, result.treeSize, result.rootHash, note, at.toISOString()],
   );
 }
 

@@ -1,6 +1,6 @@
 import { TreeInconsistentError } from './errors';
-import { rootAt, rootFromFrontier, type Hash } from './merkle';
-import { formatCheckpoint, signNote, type NoteSigner } from './note';
+import { frontierRefs, rootFromFrontier, type Hash } from './merkle';
+import { formatCheckpoint, openNote, parseCheckpoint, signNote, type NoteSigner, type NoteVerifier } from './note';
 import type { Sql } from './sql';
 import { nodeFetcher } from './tree';
 
@@ -12,11 +12,36 @@ import { nodeFetcher } from './tree';
  * against the last checkpoint, so two checkpoints the service signs are always consistent.
  */
 
-/** Who signs, and the origin line of each organisation's checkpoints. */
+/** Who signs, whose signatures count, and the origin line of each organisation's checkpoints. */
 export interface CheckpointSigning {
   signer: NoteSigner;
+  /** The keys whose checkpoints this deployment accepts: its own first, then earlier ones (after a key rotation). */
+  verifiers: readonly NoteVerifier[];
   /** The checkpoint origin of an organisation: names the deployment and the organisation. */
   originOf(organisationId: string): string;
+}
+
+/**
+ * What is wrong with a stored checkpoint, or null when it holds: a valid signature by one of the
+ * accepted keys (the one its row names), and a signed text that says what its row records. Rows are
+ * only what the database says; the signature is what an auditor can rely on.
+ */
+export function checkpointProblem(cp: StoredCheckpoint, verifiers: readonly NoteVerifier[]): string | null {
+  const keys = verifiers.filter((v) => v.name === cp.keyName);
+  if (keys.length === 0) return `it names key "${cp.keyName}", which this deployment does not accept (OKR_CHECKPOINT_PREVIOUS_KEYS lists earlier keys)`;
+  let text: string;
+  try {
+    text = openNote(cp.note, keys).text;
+  } catch (error) {
+    return `its signature does not verify with the accepted keys (${(error as Error).message})`;
+  }
+  try {
+    const body = parseCheckpoint(text);
+    if (body.size !== cp.treeSize || !body.root.equals(cp.rootHash) || body.origin !== cp.origin) return 'its signed text does not say what its row records';
+  } catch (error) {
+    return `its signed text is not a checkpoint (${(error as Error).message})`;
+  }
+  return null;
 }
 
 export interface StoredCheckpoint {
@@ -97,15 +122,24 @@ export async function recordCheckpoint(sql: Sql, organisationId: string, signing
   const latest = await latestCheckpoint(sql, organisationId);
   if (latest !== null && latest.treeSize === size) return latest;
   const fetch = nodeFetcher(sql, organisationId);
-  const root = await rootAt(size, fetch);
-  const fromFrontier = rootFromFrontier((head?.frontier ?? []).map((h) => Buffer.from(h, 'base64')));
-  if (!root.equals(fromFrontier)) {
-    throw new TreeInconsistentError(`The stored tree of ${organisationId} does not give the root its head records at size ${size}; no checkpoint was signed. Run \`okr audit verify --full\`.`);
+  // The head's frontier must be exactly the stored complete subtrees of its size: appends extend it.
+  const stored = await fetch(frontierRefs(size));
+  const frontier = (head?.frontier ?? []).map((h) => Buffer.from(h, 'base64'));
+  if (frontier.length !== stored.length || frontier.some((h, i) => !h.equals(stored[i] as Hash))) {
+    throw new TreeInconsistentError(`The head of ${organisationId} does not record the stored tree of ${size} events; no checkpoint was signed. Run \`okr audit verify --full\`.`);
   }
-  if (latest !== null && !(await rootAt(latest.treeSize, fetch)).equals(latest.rootHash)) {
-    throw new TreeInconsistentError(
-      `The stored tree of ${organisationId} no longer gives the root signed at size ${latest.treeSize}; no checkpoint was signed. Run \`okr audit verify --full\`.`,
-    );
+  const root = rootFromFrontier(stored);
+  if (latest !== null) {
+    // The earlier root as signed, not as its row says: the row could have been rewritten with the tree.
+    const problem = checkpointProblem(latest, signing.verifiers);
+    if (problem !== null) {
+      throw new TreeInconsistentError(`The latest checkpoint of ${organisationId} (size ${latest.treeSize}) does not hold: ${problem}; no checkpoint was signed.`);
+    }
+    if (latest.treeSize > size || !rootFromFrontier(await fetch(frontierRefs(latest.treeSize))).equals(latest.rootHash)) {
+      throw new TreeInconsistentError(
+        `The stored tree of ${organisationId} no longer gives the root signed at size ${latest.treeSize}; no checkpoint was signed. Run \`okr audit verify --full\`.`,
+      );
+    }
   }
   return signCheckpoint(sql, organisationId, size, root, signing, at);
 }

@@ -63,6 +63,8 @@ export function parseLeafLine(line: string): LeafEvent | string {
   if (!('data' in v) || !('metadata' in v)) return 'the event line has no "data" or no "metadata"';
   const extra = Object.keys(v).filter((k) => !LEAF_KEYS.has(k));
   if (extra.length > 0) return `the event line has fields a leaf does not: ${extra.join(', ')}`;
+  // Byte for byte the leaf: no duplicated key, reordering or other spelling can give the line a second reading.
+  if (leafText(v as unknown as LeafEvent) !== line) return 'the event line is not in canonical form (RFC 8785): it is not an event line as exported';
   return v as unknown as LeafEvent;
 }
 

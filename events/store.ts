@@ -252,7 +252,12 @@ export class EventStore {
       row.leaf_hash = leaf.toString('base64');
       return leaf;
     });
-    const grown = appendLeaves(head.frontier.map((h) => Buffer.from(h, 'base64')), base, leaves);
+    let grown: ReturnType<typeof appendLeaves>;
+    try {
+      grown = appendLeaves(head.frontier.map((h) => Buffer.from(h, 'base64')), base, leaves);
+    } catch (error) {
+      throw new Error(`The log head of ${org} does not hold a tree of ${base} events, so nothing can be appended: it was changed. Run \`okr audit verify --full\`.`, { cause: error });
+    }
     const nodes = grown.nodes
       .filter((n) => n.level > 0)
       .map((n) => ({ level: n.level, idx: n.index, hash: n.hash.toString('base64') }));

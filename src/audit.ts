@@ -30,16 +30,17 @@ export class AuditService {
   }
 
   /**
-   * Verifies the organisation's log (see events/audit.ts verifyLog); when it matches, signs the checkpoint
-   * at the size verified (if none was) and remembers the verification, so the next call begins there.
+   * Verifies the organisation's log (see events/audit.ts verifyLog); when it matches and `record` is not
+   * false, signs the checkpoint at the size verified (if none was) and a record of the verification, so
+   * the next call begins there.
    */
-  async verify(organisationId: string, options: { full?: boolean } = {}): Promise<LogVerification> {
-    const result = await inSnapshot(this.orm, (sql) => verifyLog(sql, organisationId, { full: options.full, verifier: this.keys.verifier }));
-    if (!result.ok || result.rootHash === null || result.treeSize === 0) return result;
+  async verify(organisationId: string, options: { full?: boolean; record?: boolean } = {}): Promise<LogVerification> {
+    const result = await inSnapshot(this.orm, (sql) => verifyLog(sql, organisationId, { full: options.full, signing: this.keys.signing }));
+    if (!result.ok || result.rootHash === null || result.treeSize === 0 || options.record === false) return result;
     await this.orm.em.fork().transactional(async (em) => {
       const sql = sqlOf(em);
       await signCheckpoint(sql, organisationId, result.treeSize, Buffer.from(result.rootHash as string, 'base64'), this.keys.signing, this.clock());
-      await recordVerification(sql, result, this.clock());
+      await recordVerification(sql, result, this.keys.signing, this.clock());
     });
     return result;
   }

@@ -6,6 +6,7 @@ import { generateSignerKey, signerFromKey, verifierFromKey, NoteFormatError, typ
 /** The key every checkpoint of this deployment is signed with, and how its origins are named. */
 export interface CheckpointKeys {
   signing: CheckpointSigning;
+  /** This deployment's own key (signing.verifiers holds it first, then the earlier keys it accepts). */
   verifier: NoteVerifier;
   /** The public key in signed-note verifier form: <name>+<key id>+<base64(0x01 || key)>. */
   verifierKey: string;
@@ -29,8 +30,11 @@ export class CheckpointKeyError extends Error {
  */
 export const originOf = (prefix: string, organisationId: string): string => `${prefix}/${organisationId}`;
 
-/** Keys from a signer key text (OKR_CHECKPOINT_KEY or a key file's content). */
-export function checkpointKeysFrom(signerKey: string, options: { originPrefix?: string | null; source: string }): CheckpointKeys {
+/** Keys from a signer key text (OKR_CHECKPOINT_KEY or a key file's content), and the earlier keys still accepted. */
+export function checkpointKeysFrom(
+  signerKey: string,
+  options: { originPrefix?: string | null; source: string; previousKeys?: readonly string[] },
+): CheckpointKeys {
   let signer;
   try {
     signer = signerFromKey(signerKey.trim());
@@ -41,9 +45,17 @@ export function checkpointKeysFrom(signerKey: string, options: { originPrefix?: 
     throw error;
   }
   const prefix = options.originPrefix?.trim() || signer.name;
+  const verifier = verifierFromKey(signer.verifierKey);
+  const previous = (options.previousKeys ?? []).map((key) => {
+    try {
+      return verifierFromKey(key);
+    } catch (error) {
+      throw new CheckpointKeyError(`OKR_CHECKPOINT_PREVIOUS_KEYS holds "${key}", which is not a public key (${(error as Error).message}).`);
+    }
+  });
   return {
-    signing: { signer, originOf: (organisationId) => originOf(prefix, organisationId) },
-    verifier: verifierFromKey(signer.verifierKey),
+    signing: { signer, verifiers: [verifier, ...previous], originOf: (organisationId) => originOf(prefix, organisationId) },
+    verifier,
     verifierKey: signer.verifierKey,
     source: options.source,
   };
@@ -57,6 +69,8 @@ export function ephemeralCheckpointKeys(name = LOCAL_KEY_NAME): CheckpointKeys {
 export interface KeySettings {
   checkpointKey: string | null;
   checkpointKeyFile: string | null;
+  /** Public keys of earlier checkpoint keys whose checkpoints stay accepted (verifier form). */
+  previousCheckpointKeys: readonly string[];
   logOrigin: string | null;
   production: boolean;
   dataDir: string;
@@ -69,7 +83,8 @@ export interface KeySettings {
  */
 export function loadCheckpointKeys(settings: KeySettings): CheckpointKeys {
   const originPrefix = settings.logOrigin;
-  if (settings.checkpointKey !== null) return checkpointKeysFrom(settings.checkpointKey, { originPrefix, source: 'OKR_CHECKPOINT_KEY' });
+  const previousKeys = settings.previousCheckpointKeys;
+  if (settings.checkpointKey !== null) return checkpointKeysFrom(settings.checkpointKey, { originPrefix, previousKeys, source: 'OKR_CHECKPOINT_KEY' });
   if (settings.checkpointKeyFile !== null) {
     let text: string;
     try {
@@ -77,7 +92,7 @@ export function loadCheckpointKeys(settings: KeySettings): CheckpointKeys {
     } catch (error) {
       throw new CheckpointKeyError(`OKR_CHECKPOINT_KEY_FILE ${settings.checkpointKeyFile} cannot be read: ${(error as Error).message}`);
     }
-    return checkpointKeysFrom(text, { originPrefix, source: settings.checkpointKeyFile });
+    return checkpointKeysFrom(text, { originPrefix, previousKeys, source: settings.checkpointKeyFile });
   }
   if (settings.production) {
     throw new CheckpointKeyError(
@@ -95,5 +110,5 @@ export function loadCheckpointKeys(settings: KeySettings): CheckpointKeys {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
   }
-  return checkpointKeysFrom(readFileSync(file, 'utf8'), { originPrefix, source: file });
+  return checkpointKeysFrom(readFileSync(file, 'utf8'), { originPrefix, previousKeys, source: file });
 }

@@ -42,6 +42,8 @@ export interface Config {
   /** The checkpoint signing key (signed-note signer form), or the file holding it; neither: see src/checkpointKeys.ts. */
   checkpointKey: string | null;
   checkpointKeyFile: string | null;
+  /** Public keys (verifier form) of earlier checkpoint keys whose checkpoints stay accepted after a rotation. */
+  previousCheckpointKeys: readonly string[];
   /** What checkpoint origins start with: `<logOrigin>/<organisation>`; null: the key's name. */
   logOrigin: string | null;
 }
@@ -224,7 +226,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 /** OKR_CHECKPOINT_KEY or OKR_CHECKPOINT_KEY_FILE (not both), and OKR_LOG_ORIGIN. */
-function checkpointSettings(env: NodeJS.ProcessEnv): Pick<Config, 'checkpointKey' | 'checkpointKeyFile' | 'logOrigin'> {
+function checkpointSettings(env: NodeJS.ProcessEnv): Pick<Config, 'checkpointKey' | 'checkpointKeyFile' | 'previousCheckpointKeys' | 'logOrigin'> {
   const checkpointKey = env.OKR_CHECKPOINT_KEY?.trim() || null;
   const file = env.OKR_CHECKPOINT_KEY_FILE?.trim() || null;
   if (checkpointKey !== null && file !== null) throw new ConfigError('Set OKR_CHECKPOINT_KEY or OKR_CHECKPOINT_KEY_FILE, not both.');
@@ -232,7 +234,8 @@ function checkpointSettings(env: NodeJS.ProcessEnv): Pick<Config, 'checkpointKey
   if (logOrigin !== null && (!/^[\x21-\x7e]+$/.test(logOrigin) || logOrigin.endsWith('/'))) {
     throw new ConfigError(`OKR_LOG_ORIGIN must be printable ASCII without spaces and not end in "/", e.g. okr.example.com (got "${logOrigin}").`);
   }
-  return { checkpointKey, checkpointKeyFile: file === null ? null : path.resolve(file), logOrigin };
+  const previousCheckpointKeys = (env.OKR_CHECKPOINT_PREVIOUS_KEYS ?? '').split(/[\s,]+/).filter((k) => k !== '');
+  return { checkpointKey, checkpointKeyFile: file === null ? null : path.resolve(file), previousCheckpointKeys, logOrigin };
 }
 
 /** What one tenant, person or connection may hold open over WebSocket; see README "Limits". */

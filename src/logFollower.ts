@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import type { RecordedEvent } from '../events/catalogue';
-import type { Sql } from '../events/sql';
+import { textArray, type Sql } from '../events/sql';
 import { EventStore } from '../events/store';
 import type { Logger } from './logger';
 import { errorFields, silentLogger } from './logger';
@@ -28,8 +28,9 @@ export interface LogFollowerOptions {
  *
  * Its checkpoints are the last position delivered per organisation. That is safe because an
  * organisation's positions are gap-free and commit-ordered (events/store.ts): no lower position can
- * appear later. Each wake reads the organisations' head rows (one row each) to see which logs moved;
- * an organisation nobody follows just has its checkpoint moved to its head, without reading its events.
+ * appear later. A notification names the organisations whose logs moved, and a wake then reads just
+ * their head rows; a poll reads every organisation's head (one row each). An organisation nobody follows
+ * just has its checkpoint moved to its head, without reading its events.
  * An organisation that appears after the start is followed from its first event. A notification on
  * channel okr_events wakes it at once; polling every `pollMs` covers lost notifications and a
  * LISTEN connection that is down (it reconnects with back-off).
@@ -50,6 +51,9 @@ export class LogFollower {
   private running = false;
   private draining: Promise<void> | undefined;
   private again = false;
+  /** Organisations named by notifications since the last drain; `everyHead`: read every head (a poll). */
+  private readonly moved = new Set<string>();
+  private everyHead = true;
   private reconnectDelay = 250;
   private readonly logger: Logger;
 
@@ -111,8 +115,12 @@ export class LogFollower {
     await this.draining;
   }
 
-  /** Reads everything after the checkpoint and delivers it; concurrent wakes coalesce. */
-  wake(): Promise<void> {
+  /**
+   * Reads everything after the checkpoints and delivers it; concurrent wakes coalesce. A poll (the
+   * default) looks at every organisation's head; a notification only at those it named.
+   */
+  wake(everyHead = true): Promise<void> {
+    if (everyHead) this.everyHead = true;
     if (this.draining) {
       this.again = true;
       return this.draining;
@@ -132,12 +140,21 @@ export class LogFollower {
     return this.draining;
   }
 
-  private heads(): Promise<{ organisation_id: string; position: string }[]> {
-    return this.options.sql.query<{ organisation_id: string; position: string }>('SELECT organisation_id, position FROM okr_log_heads');
+  private heads(only?: readonly string[]): Promise<{ organisation_id: string; position: string }[]> {
+    if (only === undefined) return this.options.sql.query<{ organisation_id: string; position: string }>('SELECT organisation_id, position FROM okr_log_heads');
+    return this.options.sql.query<{ organisation_id: string; position: string }>(
+      'SELECT organisation_id, position FROM okr_log_heads WHERE organisation_id = ANY(?::text[])',
+      [textArray(only)],
+    );
   }
 
   private async drain(): Promise<void> {
-    for (const head of await this.heads()) {
+    const every = this.everyHead;
+    const moved = [...this.moved];
+    this.everyHead = false;
+    this.moved.clear();
+    if (!every && moved.length === 0) return;
+    for (const head of await this.heads(every ? undefined : moved)) {
       const organisationId = head.organisation_id;
       const position = Number(head.position);
       if (position <= (this.checkpoints.get(organisationId) ?? 0)) continue;
@@ -177,7 +194,11 @@ export class LogFollower {
 
   private async listen(url: string): Promise<void> {
     const client = new Client({ connectionString: url });
-    client.on('notification', () => void this.wake());
+    client.on('notification', (message) => {
+      if (message.payload) this.moved.add(message.payload);
+      else this.everyHead = true;
+      void this.wake(false);
+    });
     client.on('error', (error) => {
       this.logger.warn('LISTEN connection lost; polling until it is back', errorFields(error));
       if (this.listenClient === client) this.listenClient = undefined;

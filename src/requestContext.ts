@@ -95,7 +95,8 @@ export function contextFactory(deps: ContextDependencies): (requestId: string, p
       log: { readAll: (filter) => store.readAll(sqlOf(orm.em.fork()), { ...filter, organisationId: org }) },
       audit: {
         // A verification recomputes the tree (from the last verified checkpoint, or all of it): a scan.
-        verify: ({ full }) => expensive(() => audit.verify(org, { full })),
+        // Only admins and auditors leave a record (a signed checkpoint and where the next check begins).
+        verify: ({ full }) => expensive(() => audit.verify(org, { full, record: principal.role === 'admin' || principal.role === 'auditor' })),
         latestCheckpoint: () => audit.latest(org),
         recordCheckpoint: () => audit.record(org),
         inclusionProof: (position, treeSize) => audit.inclusion(org, position, treeSize),

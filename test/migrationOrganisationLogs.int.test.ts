@@ -28,7 +28,7 @@ import { rebuildProjections } from '../src/rebuild';
 
 const OLD_SCHEMA = 'Migration20261122000001RateLimits';
 const READ_MODELS = ['okr_units', 'okr_quarters', 'okr_objectives', 'okr_key_results', 'okr_check_ins', 'okr_retrospectives', 'okr_effort'];
-const verifier = ephemeralCheckpointKeys().verifier;
+const signing = ephemeralCheckpointKeys().signing;
 const created: string[] = [];
 const opened: MikroORM[] = [];
 
@@ -248,7 +248,7 @@ describe('a database filled at the old schema', () => {
   it('builds trees the full audit accepts, whose roots are the reference MTH at every size', async () => {
     for (const org of Object.keys(SIZES)) {
       const leaves = ofOrg(org).map((e, i) => leafOf(e, i + 1));
-      expect(await verifyLog(sql, org, { full: true, verifier })).toMatchObject({ ok: true, treeSize: leaves.length, eventsChecked: leaves.length });
+      expect(await verifyLog(sql, org, { full: true, signing })).toMatchObject({ ok: true, treeSize: leaves.length, eventsChecked: leaves.length });
       const [head] = await sql.query<{ frontier: string[] }>('SELECT frontier FROM okr_log_heads WHERE organisation_id = ?', [org]);
       expect(rootFromFrontier((head?.frontier ?? []).map((h) => Buffer.from(h, 'base64'))).equals(rootOf(leaves))).toBe(true);
       for (let size = 1; size <= leaves.length; size += 1) {
@@ -262,7 +262,7 @@ describe('a database filled at the old schema', () => {
       const n = ofOrg(org).length;
       const outcome = await commandsFor(orm, org).registerUnit({ name: 'Nouvelle équipe', level: 'TEAM', parentId: `${org}-payments` });
       expect(outcome.events.map((e) => e.position)).toEqual([n + 1]);
-      expect(await verifyLog(sql, org, { full: true, verifier })).toMatchObject({ ok: true, treeSize: n + 1 });
+      expect(await verifyLog(sql, org, { full: true, signing })).toMatchObject({ ok: true, treeSize: n + 1 });
     }
     // The record of the migration is kept as it was.
     expect((await migrationRecords(sql)).map((r) => r.events)).toEqual(Object.keys(SIZES).map((org) => String(ofOrg(org).length)));
@@ -299,7 +299,7 @@ it('migrates a database whose old chain was tampered with, and says so for every
       old_chain_last_hash: old.lastHash, old_head_position: '30' });
   }
   // The new tree is of the log as it was found (the edit is on the record above, not hidden in the tree).
-  for (const org of ['org-a', 'org-b', 'org-c']) expect((await verifyLog(sql, org, { full: true, verifier })).ok).toBe(true);
+  for (const org of ['org-a', 'org-b', 'org-c']) expect((await verifyLog(sql, org, { full: true, signing })).ok).toBe(true);
 });
 
 it('migrates an empty old database: no heads, no records, and the first append is at position 1', async () => {
@@ -310,5 +310,5 @@ it('migrates an empty old database: no heads, no records, and the first append i
   expect((await sql.query<{ t: string | null }>("SELECT to_regclass('okr_log_head')::text AS t"))[0]?.t).toBeNull();
   const outcome = await commandsFor(orm, 'org-new').registerUnit({ name: 'Première', level: 'COMPANY', parentId: null });
   expect(outcome.events.map((e) => e.position)).toEqual([1]);
-  expect(await verifyLog(sql, 'org-new', { full: true, verifier })).toMatchObject({ ok: true, treeSize: 1 });
+  expect(await verifyLog(sql, 'org-new', { full: true, signing })).toMatchObject({ ok: true, treeSize: 1 });
 });

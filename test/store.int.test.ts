@@ -422,7 +422,7 @@ describe('one log per organisation', () => {
       const head = await store.head(db.sql, org);
       expect(head.position).toBe(n);
       expect(head.root.equals(rootOf(rows.map((r) => Buffer.from(r.leaf_hash))))).toBe(true);
-      expect(await verifyLog(db.sql, org, { full: true, verifier: keys.verifier })).toMatchObject({ ok: true, eventsChecked: n, treeSize: n });
+      expect(await verifyLog(db.sql, org, { full: true, signing: keys.signing })).toMatchObject({ ok: true, eventsChecked: n, treeSize: n });
     }
   }, 60_000);
 

@@ -70,6 +70,7 @@ export class Migration20261204000001OrganisationLogs extends Migration {
         organisation_id text PRIMARY KEY,
         tree_size bigint NOT NULL,
         root_hash bytea NOT NULL,
+        note text NOT NULL,
         verified_at timestamptz NOT NULL
       );
       CREATE TABLE okr_log_migrations (
@@ -216,6 +217,18 @@ export class Migration20261204000001OrganisationLogs extends Migration {
       [headPosition, headHash, firstBroken === null, firstBroken, JSON.stringify(heads)],
     );
 
+    // The wake-up hint names the organisations whose logs moved, so a follower reads only their heads.
+    await this.execute(`
+      CREATE OR REPLACE FUNCTION okr_notify_appended() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        PERFORM pg_notify('okr_events', o.organisation_id) FROM (SELECT DISTINCT organisation_id FROM appended) o;
+        RETURN NULL;
+      END
+      $fn$;
+      DROP TRIGGER okr_events_notify ON okr_events;
+      CREATE TRIGGER okr_events_notify AFTER INSERT ON okr_events REFERENCING NEW TABLE AS appended
+        FOR EACH STATEMENT EXECUTE FUNCTION okr_notify_appended();
+    `);
     await this.execute(`
       CREATE TRIGGER okr_log_heads_kept BEFORE DELETE ON okr_log_heads
         FOR EACH ROW EXECUTE FUNCTION okr_refuse_rewrite();

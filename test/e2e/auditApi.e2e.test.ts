@@ -117,11 +117,15 @@ describe('proofs', () => {
 
 describe('verifyAuditLog', () => {
   it('checks the organisation\'s own log, then only what was appended since; the full recheck is for admins and auditors', async () => {
-    const first = (await ok(tokens.analystA, '{ verifyAuditLog { ok full checkedFrom treeSize eventsChecked rootHash } }')).verifyAuditLog;
+    const first = (await ok(tokens.auditorA, '{ verifyAuditLog { ok full checkedFrom treeSize eventsChecked rootHash } }')).verifyAuditLog;
     expect(first.ok).toBe(true);
     await fill(tokens.adminA, 1);
-    const second = (await ok(tokens.analystA, '{ verifyAuditLog { ok full checkedFrom treeSize eventsChecked } }')).verifyAuditLog;
+    // An analyst's check leaves no record: the next check still begins where the auditor's ended.
+    const analysts = (await ok(tokens.analystA, '{ verifyAuditLog { ok checkedFrom treeSize eventsChecked } }')).verifyAuditLog;
+    expect(analysts).toEqual({ ok: true, checkedFrom: first.treeSize, treeSize: first.treeSize + 2, eventsChecked: 2 });
+    const second = (await ok(tokens.auditorA, '{ verifyAuditLog { ok full checkedFrom treeSize eventsChecked } }')).verifyAuditLog;
     expect(second).toEqual({ ok: true, full: false, checkedFrom: first.treeSize, treeSize: first.treeSize + 2, eventsChecked: 2 });
+    expect((await ok(tokens.auditorA, '{ verifyAuditLog { checkedFrom eventsChecked } }')).verifyAuditLog).toEqual({ checkedFrom: second.treeSize, eventsChecked: 0 });
     expect(await refused(tokens.analystA, '{ verifyAuditLog(full: true) { ok } }')).toEqual({ code: 'FORBIDDEN', reason: 'AUDITORS_ONLY' });
     const full = (await ok(tokens.auditorA, '{ verifyAuditLog(full: true) { ok full checkedFrom eventsChecked treeSize } }')).verifyAuditLog;
     expect(full).toEqual({ ok: true, full: true, checkedFrom: 0, eventsChecked: second.treeSize, treeSize: second.treeSize });

@@ -194,7 +194,7 @@ describe('50 concurrent writers', () => {
     const successes = attempts.filter((a) => verdict(a) === 'success');
     expect(await checkInEvents()).toHaveLength(successes.length);
     expect(await streamProblems(t.db.sql)).toEqual([]);
-    const chain = await verifyEveryLog(t.db.sql);
+    const chain = await verifyEveryLog(t.db.sql, t.keys);
     expect(chain).toMatchObject({ ok: true, firstBrokenPosition: null });
     expect(chain.eventsChecked).toBe(await t.eventCount());
 

@@ -12,6 +12,7 @@ import {
   present,
   startEmbeddedPostgresProcess,
   startServerProcess,
+  TEST_CHECKPOINT_KEYS,
   waitFor,
   type Child,
   type HttpOutcome,
@@ -197,7 +198,7 @@ it('answers SERVICE_UNAVAILABLE while PostgreSQL is down and recovers without a 
   const client = new Client({ connectionString: present(pg, 'PostgreSQL').url });
   await client.connect();
   try {
-    const chain = await verifyEveryLog(pgSql(client));
+    const chain = await verifyEveryLog(pgSql(client), TEST_CHECKPOINT_KEYS);
     expect(chain).toMatchObject({ ok: true, firstBrokenPosition: null });
     const perKey = await client.query<{ key: string; n: number }>(
       `SELECT metadata->>'idempotencyKey' AS key, count(*)::int AS n FROM okr_events

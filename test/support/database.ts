@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { verifyLog } from '../../events/audit';
-import { ephemeralCheckpointKeys } from '../../src/checkpointKeys';
+import type { CheckpointKeys } from '../../src/checkpointKeys';
 import { openDatabase, sqlOf } from '../../src/database';
 import type { Sql } from '../../events/sql';
 
@@ -60,15 +60,18 @@ export async function totalEvents(sql: Sql): Promise<number> {
 }
 
 /**
- * Every organisation's log recomputed in full (events/audit.ts verifyLog): ok only when each matches.
+ * Every organisation's log recomputed in full (events/audit.ts verifyLog) against the checkpoints the
+ * server signed with `keys`: ok only when each matches.
  * eventsChecked adds them up; the first failing organisation's position and reason are reported.
  */
-export async function verifyEveryLog(sql: Sql): Promise<{ ok: boolean; eventsChecked: number; firstBrokenPosition: number | null; reason: string | null }> {
-  const verifier = ephemeralCheckpointKeys().verifier;
+export async function verifyEveryLog(
+  sql: Sql,
+  keys: CheckpointKeys,
+): Promise<{ ok: boolean; eventsChecked: number; firstBrokenPosition: number | null; reason: string | null }> {
   const heads = await sql.query<{ organisation_id: string }>('SELECT organisation_id FROM okr_log_heads ORDER BY organisation_id');
   let eventsChecked = 0;
   for (const { organisation_id: org } of heads) {
-    const result = await verifyLog(sql, org, { full: true, verifier });
+    const result = await verifyLog(sql, org, { full: true, signing: keys.signing });
     eventsChecked += result.eventsChecked;
     if (!result.ok) return { ok: false, eventsChecked, firstBrokenPosition: result.firstBrokenPosition, reason: `${org}: ${result.reason}` };
   }

@@ -1,3 +1,5 @@
+import { generateSignerKey } from '../../events/note';
+import { checkpointKeysFrom } from '../../src/checkpointKeys';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createNetServer } from 'node:net';
 import path from 'node:path';
@@ -264,6 +266,10 @@ export function spawnTs(script: string, args: string[], env: Record<string, stri
   };
 }
 
+/** The checkpoint key every server process of this test file signs with (given as OKR_CHECKPOINT_KEY). */
+const TEST_SIGNER_KEY = generateSignerKey('okr-test.localhost').signerKey;
+export const TEST_CHECKPOINT_KEYS = checkpointKeysFrom(TEST_SIGNER_KEY, { source: 'the test' });
+
 /** The real server (`src/main.ts`) as a child process on DATABASE_URL and 127.0.0.1:port; waits for /healthz. */
 export async function startServerProcess(databaseUrl: string, port: number, extraEnv: Record<string, string> = {}): Promise<Child & { url: string; base: string }> {
   const child = spawnTs('src/main.ts', [], {
@@ -281,6 +287,8 @@ export async function startServerProcess(databaseUrl: string, port: number, extr
     OKR_RATE_ORGANISATION: '0',
     OKR_CONCURRENCY_PERSON: '0',
     OKR_CONCURRENCY_ORGANISATION: '0',
+    OKR_CHECKPOINT_KEY: TEST_SIGNER_KEY,
+    OKR_CHECKPOINT_KEY_FILE: '',
     ...extraEnv,
   });
   const base = `http://127.0.0.1:${port}`;

@@ -1,3 +1,4 @@
+import { ephemeralCheckpointKeys, type CheckpointKeys } from '../../src/checkpointKeys';
 import { createServer, type OkrServer, type ServerOptions } from '../../src/server';
 import { createTestDatabase, totalEvents, type TestDatabase } from './database';
 
@@ -24,6 +25,8 @@ export interface TestServer {
   server: OkrServer;
   url: string;
   clock: TestClock;
+  /** The key the server signs checkpoints with. */
+  keys: CheckpointKeys;
   /** A GraphQL request over HTTP, with a bearer token when given. */
   gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResponse<T>>;
   /** Number of events in the log (for "a rejected call appended nothing"). */
@@ -40,13 +43,15 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const db = await createTestDatabase(label);
   const clock = new TestClock(new Date(start));
-  const server = await createServer({ orm: db.orm, organisationId, actor: 'alice', clock: clock.now, ...extra });
+  const keys = extra.checkpointKeys ?? ephemeralCheckpointKeys();
+  const server = await createServer({ orm: db.orm, organisationId, actor: 'alice', clock: clock.now, checkpointKeys: keys, ...extra });
   const url = await server.listen(0, '127.0.0.1');
   return {
     db,
     server,
     url,
     clock,
+    keys,
     async gql(query, variables, token?: string) {
       const res = await fetch(url, {
         method: 'POST',

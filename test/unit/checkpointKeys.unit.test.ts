@@ -13,6 +13,7 @@ const dir = () => mkdtempSync(path.join(tmpdir(), 'okr-keys-'));
 const settings = (extra: Partial<KeySettings> = {}): KeySettings => ({
   checkpointKey: null,
   checkpointKeyFile: null,
+  previousCheckpointKeys: [],
   logOrigin: null,
   production: false,
   dataDir: dir(),
