@@ -26,6 +26,10 @@ export interface CpuReport {
   benchProcessCores: number;
   postgresCores: number;
   otherCores: number;
+  /** CPU milliseconds used during the window (for CPU per operation): this process, PostgreSQL, the rest of the machine. */
+  benchProcessCpuMs: number;
+  postgresCpuMs: number;
+  otherCpuMs: number;
 }
 
 function machineTicks(): { busy: number; total: number } {
@@ -91,11 +95,15 @@ export async function cpuSince(start: Sample | null, postgresPids: ReadonlySet<n
   }
   const postgresCores = pgTicks / TICKS_PER_SECOND / wall;
   const r = (x: number) => Math.round(x * 100) / 100;
+  const otherCores = Math.max(0, machineBusyCores - benchProcessCores - postgresCores);
   return {
     wallSeconds: r(wall),
     machineBusyPercent: Math.round((machineBusyCores / cores) * 100),
     benchProcessCores: r(benchProcessCores),
     postgresCores: r(postgresCores),
-    otherCores: r(Math.max(0, machineBusyCores - benchProcessCores - postgresCores)),
+    otherCores: r(otherCores),
+    benchProcessCpuMs: Math.round((own.user + own.system) / 1000),
+    postgresCpuMs: Math.round((pgTicks / TICKS_PER_SECOND) * 1000),
+    otherCpuMs: Math.round(otherCores * wall * 1000),
   };
 }

@@ -1,7 +1,9 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { SCHEMA_VERSION, type DomainEvent, type EventType } from '../events/catalogue';
-import { verifyChain } from '../events/audit';
-import { chainHash } from '../events/hash';
+import { verifyLog } from '../events/audit';
+import { eventLeafHash } from '../events/leaf';
+import { appendLeaves, type Hash } from '../events/merkle';
+import { ephemeralCheckpointKeys } from '../src/checkpointKeys';
 import { EventStore } from '../events/store';
 import { sqlOf } from '../src/database';
 import { rebuildProjections } from '../src/rebuild';
@@ -40,7 +42,7 @@ interface Row {
   recorded_at: string;
   quarter_id: string | null;
   unit_id: string | null;
-  hash: string;
+  leaf_hash: string;
 }
 
 /** Builds the history as rows, in recorded order, with stream versions and positions. */
@@ -63,7 +65,7 @@ function history(): { rows: Row[]; streams: Map<string, number>; team: string; q
       recorded_at: new Date(at).toISOString(),
       quarter_id: data.quarterId ?? null,
       unit_id: data.unitId ?? null,
-      hash: '',
+      leaf_hash: '',
     });
   };
   // Quarters from 2023-Q3 on, so that with 13 of them the whole history lies in the past.
@@ -117,14 +119,15 @@ function history(): { rows: Row[]; streams: Map<string, number>; team: string; q
 export async function fill(orm: MikroORM): Promise<{ events: number; team: string; quarters: { id: string; startsOn: Date }[] }> {
   const { rows, streams, team, quarters } = history();
   const sql = sqlOf(orm.em.fork());
-  const [head] = await sql.query<{ position: string; last_hash: string }>('SELECT position, last_hash FROM okr_log_head WHERE id = 1');
-  // Positions continue the log and every event joins the hash chain, as an append would make them.
-  let previous = head?.last_hash ?? '';
+  const store = new EventStore();
+  const head = await store.head(sql, ORG);
+  // Positions continue the organisation's log and every event becomes a leaf of its tree, as an append would make them.
+  const leaves: Hash[] = [];
   for (const row of rows) {
-    row.position += Number(head?.position ?? 0);
-    previous = chainHash(previous, {
-      position: row.position,
+    row.position += head.position;
+    const leaf = eventLeafHash({
       organisationId: row.organisation_id,
+      position: row.position,
       streamId: row.stream_id,
       version: row.stream_version,
       type: row.type,
@@ -133,14 +136,24 @@ export async function fill(orm: MikroORM): Promise<{ events: number; team: strin
       metadata: row.metadata,
       recordedAt: row.recorded_at,
     });
-    row.hash = previous;
+    row.leaf_hash = leaf.toString('base64');
+    leaves.push(leaf);
+  }
+  const grown = appendLeaves(head.frontier, head.position, leaves);
+  const nodes = grown.nodes.filter((n) => n.level > 0).map((n) => ({ level: n.level, idx: n.index, hash: n.hash.toString('base64') }));
+  for (let i = 0; i < nodes.length; i += 20000) {
+    await sql.query(
+      `INSERT INTO okr_tree_nodes (organisation_id, level, idx, hash)
+       SELECT ?, level, idx, decode(hash, 'base64') FROM jsonb_to_recordset(?::jsonb) AS n(level smallint, idx bigint, hash text)`,
+      [ORG, JSON.stringify(nodes.slice(i, i + 20000))],
+    );
   }
   for (let i = 0; i < rows.length; i += 5000) {
     await sql.query(
-      `INSERT INTO okr_events (position, organisation_id, stream_id, stream_version, type, schema_version, data, metadata, recorded_at, quarter_id, unit_id, hash)
-       SELECT position, organisation_id, stream_id, stream_version, type, schema_version, data, metadata, recorded_at, quarter_id, unit_id, hash
+      `INSERT INTO okr_events (position, organisation_id, stream_id, stream_version, type, schema_version, data, metadata, recorded_at, quarter_id, unit_id, leaf_hash)
+       SELECT position, organisation_id, stream_id, stream_version, type, schema_version, data, metadata, recorded_at, quarter_id, unit_id, decode(leaf_hash, 'base64')
          FROM jsonb_to_recordset(?::jsonb) AS r(position bigint, organisation_id text, stream_id text, stream_version int, type text,
-              schema_version int, data jsonb, metadata jsonb, recorded_at timestamptz, quarter_id text, unit_id text, hash text)`,
+              schema_version int, data jsonb, metadata jsonb, recorded_at timestamptz, quarter_id text, unit_id text, leaf_hash text)`,
       [JSON.stringify(rows.slice(i, i + 5000))],
     );
   }
@@ -150,11 +163,11 @@ export async function fill(orm: MikroORM): Promise<{ events: number; team: strin
     [ORG, JSON.stringify(Object.fromEntries(streams))],
   );
   const last = rows[rows.length - 1];
-  await sql.query('UPDATE okr_log_head SET position = ?, recorded_at = greatest(recorded_at, ?::timestamptz), last_hash = ? WHERE id = 1', [
-    last?.position ?? Number(head?.position ?? 0),
-    last?.recorded_at ?? new Date(0).toISOString(),
-    previous,
-  ]);
+  await sql.query(
+    `INSERT INTO okr_log_heads AS h (organisation_id, position, recorded_at, frontier) VALUES (?, ?, ?::timestamptz, ?::jsonb)
+     ON CONFLICT (organisation_id) DO UPDATE SET position = EXCLUDED.position, recorded_at = greatest(h.recorded_at, EXCLUDED.recorded_at), frontier = EXCLUDED.frontier`,
+    [ORG, last?.position ?? head.position, last?.recorded_at ?? new Date(0).toISOString(), JSON.stringify(grown.frontier.map((h) => h.toString('base64')))],
+  );
   return { events: rows.length, team, quarters };
 }
 
@@ -175,7 +188,7 @@ export async function historyBench(orm: MikroORM, log: (line: string) => void): 
   log('history: plain sequential read of the whole log');
   let t = performance.now();
   let read = 0;
-  for await (const page of new EventStore().stream(sql, {}, 2000)) read += page.length;
+  for await (const page of new EventStore().stream(sql, { organisationId: ORG }, 2000)) read += page.length;
   const readSeconds = (performance.now() - t) / 1000;
 
   log('history: rebuilding every projection from the log');
@@ -183,9 +196,9 @@ export async function historyBench(orm: MikroORM, log: (line: string) => void): 
   const summary = await rebuildProjections(orm, {});
   const rebuildSeconds = (performance.now() - t) / 1000;
 
-  log('history: verifying the hash chain of the whole log');
+  log('history: verifying the Merkle tree of the whole log');
   t = performance.now();
-  const verification = await verifyChain(sql);
+  const verification = await verifyLog(sql, ORG, { full: true, signing: ephemeralCheckpointKeys().signing });
   const verifySeconds = (performance.now() - t) / 1000;
   if (!verification.ok) throw new Error(`the benchmark's log does not verify: ${verification.reason}`);
 
@@ -250,7 +263,7 @@ export async function historyBench(orm: MikroORM, log: (line: string) => void): 
       ['measure', 'seconds', 'events/s', 'of sequential read'],
       ['plain sequential read of the log', results.sequentialRead.seconds, results.sequentialRead.eventsPerSecond, '1'],
       ['rebuild of every projection', results.rebuild.seconds, results.rebuild.eventsPerSecond, results.rebuild.ofSequentialRead],
-      ['audit verify (recompute the hash chain)', results.auditVerify.seconds, results.auditVerify.eventsPerSecond, round(readSeconds / verifySeconds, 3)],
+      ['audit verify (recompute the Merkle tree)', results.auditVerify.seconds, results.auditVerify.eventsPerSecond, round(readSeconds / verifySeconds, 3)],
     ]),
     table([
       ['team-quarter query (1 client, sequential)', 'requests', 'p50 ms', 'p99 ms', 'max ms'],

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { SignJWT } from 'jose';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { generateSignerKey } from '../events/note';
 import { Commands } from '../src/commands';
 import { DEFAULT_LIMITS } from '../src/config';
 import { sqlOf } from '../src/database';
@@ -43,6 +44,8 @@ const ATTACKER_RETRY_MS = 10;
 const WARMUP_MS = 2000;
 const DAY = 86_400_000;
 const SECRET = randomBytes(32).toString('hex');
+/** Production refuses to start without a checkpoint signing key: one made for this run. */
+const CHECKPOINT_KEY = generateSignerKey('okr-bench.localhost').signerKey;
 const METRICS_TOKEN = randomBytes(32).toString('hex');
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
@@ -121,6 +124,7 @@ async function startServer(dbUrl: string, log: (line: string) => void): Promise<
       OKR_ENV: 'production',
       OKR_JWT_SECRET: SECRET,
       OKR_METRICS_TOKEN: METRICS_TOKEN,
+      OKR_CHECKPOINT_KEY: CHECKPOINT_KEY,
       LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -4,8 +4,10 @@
  *
  * Database: DATABASE_URL's server (a fresh okr_bench_<random> database, dropped at the end), else an
  * embedded PostgreSQL in a temporary directory (stopped and removed at the end).
- * BENCH_SECONDS (default 10) sets the measured duration of every scenario; BENCH_ONLY=noisy runs only
- * the noisy-neighbour scenario (bench/noisyNeighbour.ts).
+ * BENCH_SECONDS (default 10) sets the measured duration of every scenario. BENCH_ONLY runs one section
+ * alone: noisy (the noisy neighbour, bench/noisyNeighbour.ts), orgs (writers in one and in several
+ * organisations, bench/organisations.ts) or proofs (proof latency on an organisation of PROOF_EVENTS
+ * events, default 1,000,000, in a database of its own, bench/proofs.ts).
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
@@ -15,25 +17,29 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Client } from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { ConcurrencyError } from '../events/errors';
 import { KeyResultView } from '../projections/entities';
-import type { Sql } from '../events/sql';
-import { EventStore, type AppendRequest, type StreamRead } from '../events/store';
+import { EventStore } from '../events/store';
 import { Commands } from '../src/commands';
 import { openDatabase, sqlOf } from '../src/database';
-import { Ledger, type Actor } from '../src/ledger';
+import { Ledger } from '../src/ledger';
 import { createServer } from '../src/server';
 import { cpuSample, cpuSince, type CpuReport } from './cpu';
 import { provisionDatabase, type BenchDatabase } from './database';
+import { actorOf, addTeam, checkInInput, objectiveWithIds, objectiveWithKeyResults, setUpOrganisation, type Fixture } from './fixtures';
 import type { ClientConfig, ClientResult } from './graphqlClient';
 import { mean, round, summarise, table, type LatencySummary } from './stats';
 import { historyBench } from './history';
 import { noisyNeighbour } from './noisyNeighbour';
+import { organisationsBench } from './organisations';
+import { proofsBench } from './proofs';
+import { statementsPerCheckIn } from './statements';
+import { meanPhases, postgresPids, runWriters, TimedEventStore } from './writers';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? '10');
-/** BENCH_ONLY=noisy runs only the noisy-neighbour scenario (on a fresh database, like the full run). */
+/** BENCH_ONLY=noisy|orgs|proofs runs only that section (on a fresh database, like the full run). */
 const ONLY = process.env.BENCH_ONLY?.trim() || null;
-if (ONLY !== null && ONLY !== 'noisy') throw new Error('BENCH_ONLY takes one value: noisy.');
+const SECTIONS = ['noisy', 'orgs', 'proofs'] as const;
+if (ONLY !== null && !(SECTIONS as readonly string[]).includes(ONLY)) throw new Error(`BENCH_ONLY takes one of: ${SECTIONS.join(', ')}.`);
 if (!Number.isFinite(SECONDS) || SECONDS <= 0 || SECONDS > 60) throw new Error('BENCH_SECONDS must be a number in (0, 60].');
 const DURATION_MS = SECONDS * 1000;
 /** Safety cap on iterations per writer/connection/client: every loop is bounded by time AND count. */
@@ -42,168 +48,9 @@ const ORG = 'bench-org';
 const WRITERS = [1, 8] as const;
 const GRAPHQL_CLIENTS = 10;
 const GRAPHQL_WARMUP_MS = 1000;
-const DAY = 24 * 60 * 60 * 1000;
+const actor = (name: string) => actorOf(ORG, name);
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
-
-// ---- timing of the command path ----------------------------------------------------------------
-
-/** What one recordCheckIn spent where (milliseconds), measured around the store's own calls. */
-interface CommandTiming {
-  totalMs: number;
-  /** The stream reads of decide (key result, objective, quarter), sequential, outside the transaction. */
-  readMs: number;
-  reads: number;
-  /** Inside the transaction, before the head row: stream-version UPDATE and the guards' FOR SHARE. */
-  preHeadMs: number;
-  /** The head-row UPDATE + event INSERT statement, including any wait for the head row lock. */
-  headMs: number;
-  /** From the head statement's end to the command's return: inline projections and COMMIT. */
-  afterHeadMs: number;
-  /** The stream version the check-in was appended at (the key result's stream length after it). */
-  version: number;
-}
-
-/**
- * The real EventStore with stopwatches around readStream and around each statement of append.
- * Same SQL, same order: only performance.now() calls are added.
- */
-class TimedEventStore extends EventStore {
-  current: { reads: number; readMs: number; preHeadMs: number; headStart: number; headEnd: number } | null = null;
-  appendAttempts = 0;
-  conflicts = 0;
-
-  override async readStream(
-    sql: Sql,
-    organisationId: string,
-    streamId: string,
-    options: { skipTypes?: readonly string[] } = {},
-  ): Promise<StreamRead> {
-    const t0 = performance.now();
-    const result = await super.readStream(sql, organisationId, streamId, options);
-    if (this.current) {
-      this.current.readMs += performance.now() - t0;
-      this.current.reads += 1;
-    }
-    return result;
-  }
-
-  override async append(sql: Sql, request: AppendRequest) {
-    this.appendAttempts += 1;
-    const current = this.current;
-    const timed: Sql = {
-      query: async <T>(text: string, params?: readonly unknown[]) => {
-        const t0 = performance.now();
-        const rows = await sql.query<T>(text, params);
-        const t1 = performance.now();
-        if (current) {
-          // The head phase runs from taking the head row (lock wait included) to the event insert that
-          // chains from it: two statements since the hash chain.
-          if (text.includes('SET position = position +')) {
-            current.headStart = t0;
-            current.headEnd = t1;
-          } else if (text.includes('WITH chained AS')) {
-            current.headEnd = t1;
-          } else {
-            current.preHeadMs += t1 - t0;
-          }
-        }
-        return rows;
-      },
-    };
-    try {
-      return await super.append(timed, request);
-    } catch (error) {
-      if (error instanceof ConcurrencyError) this.conflicts += 1;
-      throw error;
-    }
-  }
-}
-
-/** This database's backends and the cluster's background processes (not other databases' sessions). */
-async function postgresPids(db: MikroORM | Client): Promise<Set<number>> {
-  const text = `SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR backend_type <> 'client backend'`;
-  const rows = db instanceof Client ? (await db.query<{ pid: number }>(text)).rows : await sqlOf(db.em.fork()).query<{ pid: number }>(text);
-  return new Set(rows.map((r) => Number(r.pid)));
-}
-
-// ---- fixtures ----------------------------------------------------------------------------------
-
-const actor = (name: string): Actor => ({ organisationId: ORG, actor: name, correlationId: randomUUID() });
-
-interface Fixture {
-  quarterId: string;
-  functionId: string;
-  teamId: string;
-}
-
-async function setUpOrganisation(ledger: Ledger): Promise<Fixture> {
-  const c = new Commands(ledger, actor('bench-setup'));
-  const now = Date.now();
-  const quarterId = 'bench-Q';
-  await c.planQuarter({
-    quarterId,
-    startsOn: new Date(now - 30 * DAY).toISOString(),
-    endsOn: new Date(now + 60 * DAY).toISOString(),
-  });
-  const { result: company } = await c.registerUnit({ name: 'Bench Co', level: 'COMPANY', parentId: null });
-  const { result: fn } = await c.registerUnit({ name: 'Engineering', level: 'FUNCTION', parentId: company.unitId });
-  const { result: team } = await c.registerUnit({ name: 'Payments', level: 'TEAM', parentId: fn.unitId });
-  return { quarterId, functionId: fn.unitId, teamId: team.unitId };
-}
-
-async function addTeam(ledger: Ledger, functionId: string, name: string): Promise<string> {
-  const c = new Commands(ledger, actor('bench-setup'));
-  return (await c.registerUnit({ name, level: 'TEAM', parentId: functionId })).result.unitId;
-}
-
-/** A committed objective of the team with `keyResults` key results; returns the key result ids. */
-async function objectiveWithKeyResults(
-  ledger: Ledger,
-  fixture: Fixture,
-  teamId: string,
-  title: string,
-  keyResults: number,
-): Promise<string[]> {
-  return (await objectiveWithIds(ledger, fixture, teamId, title, keyResults)).keyResultIds;
-}
-
-async function objectiveWithIds(
-  ledger: Ledger,
-  fixture: Fixture,
-  teamId: string,
-  title: string,
-  keyResults: number,
-): Promise<{ objectiveId: string; keyResultIds: string[] }> {
-  const c = new Commands(ledger, actor('bench-setup'));
-  const { objectiveId } = (
-    await c.draftObjective({ unitId: teamId, quarterId: fixture.quarterId, title, description: `${title}: benchmark objective` })
-  ).result;
-  const ids: string[] = [];
-  for (let i = 0; i < keyResults; i += 1) {
-    const { keyResultId } = (
-      await c.defineKeyResult({
-        objectiveId,
-        title: `${title} KR ${i + 1}: reduce p99 checkout latency from 900 ms to 300 ms`,
-        metric: 'p99 checkout latency',
-        unit: 'ms',
-        baseline: 900,
-        target: 300,
-      })
-    ).result;
-    ids.push(keyResultId);
-  }
-  await c.commitObjective({ objectiveId });
-  return { objectiveId, keyResultIds: ids };
-}
-
-const checkInInput = (keyResultId: string, i: number) => ({
-  keyResultId,
-  confidence: 40 + (i % 50),
-  value: 900 - (i % 600),
-  whatChanged: `Rolled out connection pooling to ${i % 7} more services; p99 moved.`,
-  blockers: i % 5 === 0 ? 'Waiting for the database team to raise max_connections.' : null,
-});
 
 // ---- scenarios ---------------------------------------------------------------------------------
 
@@ -220,7 +67,7 @@ interface WriteScenario {
 interface FullPathScenario extends WriteScenario {
   appendAttempts: number;
   conflictsRetried: number;
-  /** Mean milliseconds per command by phase (see CommandTiming). */
+  /** Mean milliseconds per command by phase (see CommandTiming in bench/writers.ts). */
   meanPhaseMs: { total: number; streamReads: number; preHead: number; headStatement: number; afterHead: number; other: number };
   /** Mean latency by the key result stream's length when the check-in was appended. */
   byStreamLength: { versions: string; commands: number; meanMs: number }[];
@@ -242,70 +89,22 @@ async function fullPath(orm: MikroORM, fixture: Fixture, writers: number): Promi
   for (let o = 0; o < objectivesNeeded && keyResults.length < writers; o += 1) {
     keyResults.push(...(await objectiveWithKeyResults(new Ledger(orm, () => new Date()), fixture, fixture.teamId, `Writers ${writers} objective ${o + 1}`, 3)));
   }
-  const timings: CommandTiming[][] = Array.from({ length: writers }, () => []);
-  const stores: TimedEventStore[] = [];
-  const cpuStart = await cpuSample();
-  const deadlineFrom = performance.now();
-  const deadline = deadlineFrom + DURATION_MS;
-  const ends: number[] = [];
-  await Promise.all(
-    Array.from({ length: writers }, async (_, w) => {
-      const store = new TimedEventStore();
-      stores.push(store);
-      const ledger = new Ledger(orm, () => new Date(), store);
-      const commands = new Commands(ledger, actor(`bench-writer-${w}`));
-      const keyResultId = keyResults[w] as string;
-      for (let i = 0; i < MAX_OPS && performance.now() < deadline; i += 1) {
-        store.current = { reads: 0, readMs: 0, preHeadMs: 0, headStart: Number.NaN, headEnd: Number.NaN };
-        const t0 = performance.now();
-        const outcome = await commands.recordCheckIn(checkInInput(keyResultId, i));
-        const t1 = performance.now();
-        const c = store.current;
-        const recorded = outcome.events[0];
-        if (recorded === undefined) throw new Error('recordCheckIn appended nothing');
-        timings[w]?.push({
-          totalMs: t1 - t0,
-          readMs: c.readMs,
-          reads: c.reads,
-          preHeadMs: c.preHeadMs,
-          headMs: c.headEnd - c.headStart,
-          afterHeadMs: t1 - c.headEnd,
-          version: recorded.version,
-        });
-      }
-      ends.push(performance.now());
-    }),
-  );
-  const elapsedMs = Math.max(...ends) - deadlineFrom;
-  const cpu = await cpuSince(cpuStart, await postgresPids(orm));
-  const all = timings.flat();
-  const phase = (f: (t: CommandTiming) => number) => round(mean(all.map(f)), 3);
+  const run = await runWriters(orm, keyResults.slice(0, writers).map((keyResultId) => ({ organisationId: ORG, keyResultId })), DURATION_MS, MAX_OPS);
+  const all = run.timings;
   const byStreamLength = VERSION_BUCKETS.map(([lo, hi]) => {
     const inBucket = all.filter((t) => t.version >= lo && t.version <= hi).map((t) => t.totalMs);
     return { versions: hi === Number.POSITIVE_INFINITY ? `${lo}+` : `${lo}-${hi}`, commands: inBucket.length, meanMs: round(mean(inBucket), 3) };
   }).filter((b) => b.commands > 0);
-  const total = phase((t) => t.totalMs);
-  const streamReads = phase((t) => t.readMs);
-  const preHead = phase((t) => t.preHeadMs);
-  const headStatement = phase((t) => t.headMs);
-  const afterHead = phase((t) => t.afterHeadMs);
   return {
     writers,
-    events: all.length,
-    seconds: round(elapsedMs / 1000, 3),
-    eventsPerSecond: round(all.length / (elapsedMs / 1000), 1),
-    latency: summarise(all.map((t) => t.totalMs)),
-    cpu,
-    appendAttempts: stores.reduce((s, x) => s + x.appendAttempts, 0),
-    conflictsRetried: stores.reduce((s, x) => s + x.conflicts, 0),
-    meanPhaseMs: {
-      total,
-      streamReads,
-      preHead,
-      headStatement,
-      afterHead,
-      other: round(total - streamReads - preHead - headStatement - afterHead, 3),
-    },
+    events: run.events,
+    seconds: run.seconds,
+    eventsPerSecond: run.eventsPerSecond,
+    latency: run.latency,
+    cpu: run.cpu,
+    appendAttempts: run.appendAttempts,
+    conflictsRetried: run.conflictsRetried,
+    meanPhaseMs: meanPhases(all),
     byStreamLength,
     finalStreamLength: Math.max(...all.map((t) => t.version)),
   };
@@ -452,11 +251,11 @@ async function rawInserts(url: string, template: RawRow, connections: number, ne
       return c;
     }),
   );
-  // The same columns as an append writes, hash included (a 64-hex-digit value like a real one).
+  // The same columns as an append writes, leaf hash included (32 bytes, like a real one).
   const insert = `INSERT INTO bench_raw (position, organisation_id, stream_id, stream_version, type, schema_version,
-                                         data, metadata, recorded_at, quarter_id, unit_id, hash)
+                                         data, metadata, recorded_at, quarter_id, unit_id, leaf_hash)
                   VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11, $12)`;
-  const hash = 'f'.repeat(64);
+  const hash = Buffer.alloc(32, 0xff);
   const latencies: number[][] = Array.from({ length: connections }, () => []);
   try {
     // Warm-up: a few inserts per connection, not measured.
@@ -500,43 +299,6 @@ async function rawInserts(url: string, template: RawRow, connections: number, ne
   }
 }
 
-/** Counts the SQL statements one recordCheckIn sends, from MikroORM's query log (separate ORM instance). */
-async function statementsPerCheckIn(url: string, keyResultId: string): Promise<{ commands: number; perCommand: number; breakdown: Record<string, number> }> {
-  const lines: string[] = [];
-  const orm = await openDatabase(url, { debug: ['query'], colors: false, logger: (m: string) => lines.push(m) });
-  try {
-    const commands = new Commands(new Ledger(orm, () => new Date()), actor('bench-probe'));
-    await commands.recordCheckIn(checkInInput(keyResultId, 0));
-    lines.length = 0;
-    const n = 5;
-    for (let i = 1; i <= n; i += 1) await commands.recordCheckIn(checkInInput(keyResultId, i));
-    const breakdown: Record<string, number> = {};
-    const classify = (sql: string): string => {
-      const s = sql.replace(/\s+/g, ' ').toLowerCase();
-      if (/^(begin|start transaction)/.test(s)) return 'BEGIN';
-      if (/^commit/.test(s)) return 'COMMIT';
-      if (/^rollback/.test(s)) return 'ROLLBACK';
-      if (s.includes('from okr_events')) return 'SELECT stream events (okr_events)';
-      if (s.startsWith('update okr_streams')) return 'UPDATE okr_streams (version check)';
-      if (s.includes('for share')) return 'SELECT ... FOR SHARE (guards)';
-      if (s.startsWith('with head as')) return 'UPDATE head + INSERT okr_events';
-      const table = /(?:from|into) "?([a-z_]+)"?/.exec(s)?.[1] ?? '?';
-      return `${s.startsWith('select') ? 'SELECT' : s.startsWith('insert') ? 'UPSERT' : s.split(' ')[0]?.toUpperCase()} ${table} (projection)`;
-    };
-    for (const raw of lines) {
-      const line = raw.replace(/\x1b\[[0-9;]*m/g, '');
-      const match = /\[query\]\s*(.*?)(?:\s*\[took [^\]]*\])?$/s.exec(line);
-      const sql = (match?.[1] ?? line).replace(/\x1b\[[0-9;]*m/g, '').trim();
-      const key = classify(sql);
-      breakdown[key] = (breakdown[key] ?? 0) + 1;
-    }
-    for (const key of Object.keys(breakdown)) breakdown[key] = round((breakdown[key] ?? 0) / n, 2);
-    return { commands: n, perCommand: round(lines.length / n, 2), breakdown };
-  } finally {
-    await orm.close(true);
-  }
-}
-
 interface GraphQLScenario {
   clients: number;
   requests: number;
@@ -572,7 +334,7 @@ function runClientWorker(config: ClientConfig, onMeasureStart: () => void): Prom
 
 async function graphql(orm: MikroORM, fixture: Fixture): Promise<GraphQLScenario> {
   const ledger = new Ledger(orm, () => new Date());
-  const teamId = await addTeam(ledger, fixture.functionId, 'Checkout');
+  const teamId = await addTeam(ledger, fixture, 'Checkout');
   const objectives = 4;
   const perObjective = 3;
   const checkIns = 6;
@@ -686,9 +448,13 @@ async function main(): Promise<void> {
   const db = await provisionDatabase(log);
   let orm: MikroORM | null = null;
   let released = false;
+  /** Sections' own cleanups (the proofs section's database), run before the benchmark's database goes. */
+  const cleanups: (() => Promise<void>)[] = [];
+  const onCleanup = (cleanup: () => Promise<void>) => cleanups.push(cleanup);
   const release = async () => {
     if (released) return;
     released = true;
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => log(`cleanup failed: ${String(error)}`));
     await orm?.close(true).catch(() => undefined);
     await db.release();
   };
@@ -709,11 +475,50 @@ async function main(): Promise<void> {
       log(`wrote ${path.relative(process.cwd(), file)}`);
       return;
     }
+    if (ONLY === 'orgs') {
+      const orgs = await organisationsBench(orm, db.url, SECONDS, MAX_OPS, log);
+      const results = {
+        command: `${process.env.DATABASE_URL ? 'DATABASE_URL=… ' : ''}BENCH_ONLY=orgs npm run bench`,
+        startedAt: startedAt.toISOString(),
+        secondsPerScenario: SECONDS,
+        machine,
+        organisations: orgs.results,
+        loadAverage1m: { start: Number(loadStart), end: round(os.loadavg()[0] ?? Number.NaN, 2) },
+        benchWallSeconds: round((performance.now() - t0) / 1000, 1),
+      };
+      process.stdout.write(
+        `OKR ledger benchmark (organisations only) — ${startedAt.toISOString()} — ${SECONDS} s measured per scenario\n\n${orgs.report}\n\n` +
+          `Load average (1 min) at start ${loadStart}, at end ${os.loadavg()[0]?.toFixed(2)}. Bench wall time ${results.benchWallSeconds} s.\n`,
+      );
+      const file = path.join(__dirname, 'results.json');
+      await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+      log(`wrote ${path.relative(process.cwd(), file)}`);
+      return;
+    }
+    if (ONLY === 'proofs') {
+      const proofs = await proofsBench(db.url, log, onCleanup);
+      const results = {
+        command: `${process.env.DATABASE_URL ? 'DATABASE_URL=… ' : ''}BENCH_ONLY=proofs npm run bench`,
+        startedAt: startedAt.toISOString(),
+        machine,
+        proofs: proofs.results,
+        loadAverage1m: { start: Number(loadStart), end: round(os.loadavg()[0] ?? Number.NaN, 2) },
+        benchWallSeconds: round((performance.now() - t0) / 1000, 1),
+      };
+      process.stdout.write(
+        `OKR ledger benchmark (proofs only) — ${startedAt.toISOString()}\n\n${proofs.report}\n\n` +
+          `Load average (1 min) at start ${loadStart}, at end ${os.loadavg()[0]?.toFixed(2)}. Bench wall time ${results.benchWallSeconds} s.\n`,
+      );
+      const file = path.join(__dirname, 'results.json');
+      await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+      log(`wrote ${path.relative(process.cwd(), file)}`);
+      return;
+    }
     // First, on an empty log: its history is recorded before the live scenarios' appends.
     const history = await historyBench(orm, log);
 
     const setupLedger = new Ledger(orm, () => new Date());
-    const fixture = await setUpOrganisation(setupLedger);
+    const fixture = await setUpOrganisation(setupLedger, ORG);
 
     // Warm-up: JIT, pool connections, catalog caches; on key results of their own.
     log('warming up the command path');
@@ -728,7 +533,7 @@ async function main(): Promise<void> {
         for (let i = 0; i < 25; i += 1) await c.recordCheckIn(checkInInput(kr, i));
       }),
     );
-    const statements = await statementsPerCheckIn(db.url, warmupKrs[0] as string);
+    const statements = await statementsPerCheckIn(db.url, ORG, warmupKrs[0] as string);
 
     const full: FullPathScenario[] = [];
     for (const writers of WRITERS) {
@@ -764,6 +569,10 @@ async function main(): Promise<void> {
     log(`noisy neighbour: one organisation attacking while another runs the team-quarter query, ${SECONDS} s per phase`);
     const noisy = await noisyNeighbour(orm, db.url, SECONDS, log);
 
+    const orgs = await organisationsBench(orm, db.url, SECONDS, MAX_OPS, log);
+
+    const proofs = await proofsBench(db.url, log, onCleanup);
+
     const [counts] = await sql.query<{ events: string; check_ins: string }>(
       'SELECT (SELECT count(*) FROM okr_events) AS events, (SELECT count(*) FROM okr_check_ins) AS check_ins',
     );
@@ -788,6 +597,8 @@ async function main(): Promise<void> {
       graphql: gql,
       history: history.results,
       noisyNeighbour: noisy.results,
+      organisations: orgs.results,
+      proofs: proofs.results,
       finalCounts: { okrEvents: Number(counts?.events ?? 0), okrCheckIns: Number(counts?.check_ins ?? 0) },
       loadAverage1m: { start: Number(loadStart), end: round(os.loadavg()[0] ?? Number.NaN, 2) },
       benchWallSeconds: 0,
@@ -884,6 +695,10 @@ async function main(): Promise<void> {
     out.push(history.report);
     out.push('');
     out.push(noisy.report);
+    out.push('');
+    out.push(orgs.report);
+    out.push('');
+    out.push(proofs.report);
     process.stdout.write(`${out.join('\n')}\n`);
     const file = path.join(__dirname, 'results.json');
     await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);

@@ -74,8 +74,16 @@ export async function proveInclusion(sql: Sql, organisationId: string, position:
     throw new AuditRangeError('POSITION_OUT_OF_RANGE', `position must be a whole number from 1 to ${treeSize} (the tree size; got ${position}).`);
   }
   const fetch = nodeFetcher(sql, organisationId);
-  const [leaf] = await fetch([{ level: 0, index: position - 1 }]);
-  const hashes = await inclusionProof(position - 1, treeSize, fetch);
+  // The leaf comes with the path, in the same statement.
+  const self = { level: 0, index: position - 1 };
+  let leaf: Hash | undefined;
+  const hashes = await inclusionProof(position - 1, treeSize, async (refs) => {
+    const fetched = await fetch([...refs, self]);
+    leaf = fetched.pop();
+    return fetched;
+  });
+  // A tree of one leaf has an empty path, and the proof asked for nothing.
+  leaf ??= (await fetch([self]))[0];
   return { position, treeSize, leafHash: b64(leaf as Hash), hashes: hashes.map(b64) };
 }
 
