@@ -4,7 +4,7 @@ import { eventLeafHash } from './leaf';
 import { appendLeaves, frontierRefs, rootFromFrontier, type Hash, type NodeRef } from './merkle';
 import { NoteFormatError, NoteVerificationError, openNote, signNote } from './note';
 import type { Sql } from './sql';
-import { b64, nodeFetcher } from './tree';
+import { b64, storedNodes } from './tree';
 
 interface RawRow {
   position: string;
@@ -124,7 +124,7 @@ export async function verifyLog(sql: Sql, organisationId: string, options: Verif
     [organisationId],
   );
   const headSize = Number(head?.position ?? 0);
-  const fetch = nodeFetcher(sql, organisationId);
+  const fetch = storedNodes(sql, organisationId);
   let from = 0;
   let frontier: Hash[] = [];
   let checked = 0;
@@ -153,9 +153,11 @@ export async function verifyLog(sql: Sql, organisationId: string, options: Verif
     const origin = options.signing.originOf(organisationId);
     if (last && size > 0 && size <= headSize && verifiedStart(last.note, origin, size, Buffer.from(last.root_hash), options.signing)) {
       const stored = await fetch(frontierRefs(size));
-      if (rootFromFrontier(stored).equals(Buffer.from(last.root_hash))) {
+      const complete = stored.filter((h): h is Hash => h !== null);
+      // A missing node, or one that no longer gives the signed root: start from the first event.
+      if (complete.length === stored.length && rootFromFrontier(complete).equals(Buffer.from(last.root_hash))) {
         from = size;
-        frontier = stored;
+        frontier = complete;
       }
     }
   }
@@ -174,7 +176,7 @@ export async function verifyLog(sql: Sql, organisationId: string, options: Verif
   let size = from;
   let lastRecordedAt = 0;
   let slice = performance.now();
-  for await (const page of rows(sql, organisationId, from)) {
+  for await (const page of rows(sql, organisationId, from, 'position <= ?', [headSize])) {
     const completed: { ref: NodeRef; hash: Hash; firstPosition: number; lastPosition: number }[] = [];
     for (const row of page) {
       // Hashing is CPU work on the server's only thread: hand it back every few milliseconds.
@@ -218,14 +220,22 @@ export async function verifyLog(sql: Sql, organisationId: string, options: Verif
     }
     // The stored subtrees must be the ones recomputed: proofs are built from them.
     const stored = await fetch(completed.map((c) => c.ref));
-    const bad = completed.findIndex((c, i) => !c.hash.equals(stored[i] as Hash));
+    const bad = completed.findIndex((c, i) => !c.hash.equals(stored[i] ?? Buffer.alloc(0)));
     if (bad >= 0) {
       const node = completed[bad] as (typeof completed)[number];
-      return result({ firstBrokenPosition: node.firstPosition, reason: `the stored tree node over positions ${node.firstPosition} to ${node.lastPosition} does not match those events` });
+      const what = stored[bad] === null ? 'is missing' : 'does not match those events';
+      return result({ firstBrokenPosition: node.firstPosition, reason: `the stored tree node over positions ${node.firstPosition} to ${node.lastPosition} ${what}` });
     }
   }
   if (size !== headSize) {
     return result({ firstBrokenPosition: size + 1, reason: `the log ends at ${size} but its head says ${headSize}: events at the end were removed or the head was changed` });
+  }
+  const [beyond] = await sql.query<{ position: string }>(
+    'SELECT position FROM okr_events WHERE organisation_id = ? AND position > ? ORDER BY position LIMIT 1',
+    [organisationId, headSize],
+  );
+  if (beyond !== undefined) {
+    return result({ firstBrokenPosition: headSize + 1, reason: `event ${beyond.position} lies past the head (${headSize}): it was inserted behind the log's back` });
   }
   // The head must hold exactly the recomputed frontier (appends extend it) and the last recorded time
   // (appends are never stamped before it).

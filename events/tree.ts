@@ -26,6 +26,21 @@ export const b64 = (hash: Hash): string => hash.toString('base64');
 
 /** Reads stored complete subtrees of one organisation's tree, in the order asked, in one statement. */
 export function nodeFetcher(sql: Sql, organisationId: string): NodeFetcher {
+  const read = storedNodes(sql, organisationId);
+  return async (refs: readonly NodeRef[]) => {
+    const hashes = await read(refs);
+    return hashes.map((hash, i) => {
+      if (hash === null) {
+        const ref = refs[i];
+        throw new Error(`The tree of ${organisationId} has no node at level ${ref?.level}, index ${ref?.index}: it is damaged.`);
+      }
+      return hash;
+    });
+  };
+}
+
+/** Like nodeFetcher, but a node that is not stored comes back as null (for verification to report). */
+export function storedNodes(sql: Sql, organisationId: string): (refs: readonly NodeRef[]) => Promise<(Hash | null)[]> {
   return async (refs: readonly NodeRef[]) => {
     if (refs.length === 0) return [];
     const asked = refs.map((r, i) => ({ i, level: r.level, idx: r.index }));
@@ -37,13 +52,7 @@ export function nodeFetcher(sql: Sql, organisationId: string): NodeFetcher {
         ORDER BY a.i`,
       [JSON.stringify(asked), organisationId, organisationId],
     );
-    return rows.map((row) => {
-      if (row.hash === null) {
-        const ref = refs[row.i];
-        throw new Error(`The tree of ${organisationId} has no node at level ${ref?.level}, index ${ref?.index}: it is damaged.`);
-      }
-      return Buffer.from(row.hash);
-    });
+    return rows.map((row) => (row.hash === null ? null : Buffer.from(row.hash)));
   };
 }
 
