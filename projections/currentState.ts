@@ -108,6 +108,9 @@ export const objectives: Projection<ObjectiveDoc> = {
       case 'ObjectiveAligned':
         return { ...doc, parentId: e.data.parentId, version: e.version };
       case 'ObjectiveCommitted':
+        // Retirement is final, as the domain decides (domain/objective.ts evolveObjective): a commit
+        // recorded after it (a race the deciders now refuse) leaves the objective retired.
+        if (doc.lifecycle === 'RETIRED') return { ...doc, version: e.version };
         return { ...doc, lifecycle: 'COMMITTED', committedAt: e.recordedAt, version: e.version };
       case 'ObjectiveRetired':
         return { ...doc, lifecycle: 'RETIRED', retiredReason: e.data.reason, version: e.version };

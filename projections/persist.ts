@@ -45,21 +45,27 @@ interface Column {
   type: string;
 }
 
-interface TableShape {
+export interface TableShape {
   table: string;
+  /** Every version of every document, each valid for the log positions [valid_from, valid_to). */
+  history: string;
   columns: Column[];
 }
 
 const quoteId = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 const shapes = new WeakMap<object, TableShape>();
 
+/** The history table of a read-model table: its versions by log position (Migration20261205000001TemporalReadModels). */
+export const historyTableOf = (table: string): string => `${table}_history`;
+
 /** Table and column names and types of an entity, from MikroORM's metadata (computed once). */
-function shapeOf(em: EntityManager, entity: EntityClass<Doc>): TableShape {
+export function shapeOf(em: EntityManager, entity: EntityClass<Doc>): TableShape {
   const known = shapes.get(entity);
   if (known) return known;
   const meta = em.getMetadata().get(entity.name);
   const shape = {
     table: meta.tableName,
+    history: historyTableOf(meta.tableName),
     columns: Object.values(meta.properties).map((p) => ({
       property: p.name,
       column: p.fieldNames[0] ?? p.name,
@@ -71,7 +77,7 @@ function shapeOf(em: EntityManager, entity: EntityClass<Doc>): TableShape {
 }
 
 /** A row as a document: property names, Dates for timestamps, numbers for bigints. */
-function toDoc(shape: TableShape, row: Record<string, unknown>): Doc {
+export function toDoc(shape: TableShape, row: Record<string, unknown>): Doc {
   const doc: Record<string, unknown> = {};
   for (const { property, column, type } of shape.columns) {
     const value = row[column];
@@ -83,10 +89,19 @@ function toDoc(shape: TableShape, row: Record<string, unknown>): Doc {
   return doc as unknown as Doc;
 }
 
+/** A document as it became at a log position (null: it was removed there). */
+export interface Version {
+  doc: Doc | null;
+  id: string;
+  position: number;
+}
+
 /**
  * Reads and writes one projection's table with plain statements shaped by the entity's metadata:
- * one SELECT for the documents a batch touches, one INSERT .. ON CONFLICT for all of them. These run
- * inside the append's transaction, where every microsecond is spent while appends are serialised.
+ * one SELECT for the documents a batch touches, and one statement that writes the current documents
+ * (INSERT .. ON CONFLICT), closes their open versions in the history table and inserts the new ones.
+ * These run inside the append's transaction, where every microsecond is spent while appends of the
+ * organisation are serialised.
  */
 export class ProjectionTable {
   constructor(
@@ -107,28 +122,51 @@ export class ProjectionTable {
     return rows.map((row) => toDoc(this.shape, row));
   }
 
-  async upsert(docs: readonly Doc[]): Promise<void> {
-    if (docs.length === 0) return;
-    const { table, columns } = this.shape;
+  private rowOf(doc: Doc): Record<string, unknown> {
+    const row: Record<string, unknown> = {};
+    for (const c of this.shape.columns) {
+      const value = (doc as unknown as Record<string, unknown>)[c.property];
+      row[c.column] = value instanceof Date ? value.toISOString() : value;
+    }
+    return row;
+  }
+
+  /**
+   * Writes the documents' current state and their versions, in one statement. `versions` lists, in
+   * log order, every state a document took (each valid from its position to the next one's); the
+   * document's open version in the history table is closed at its first new position.
+   */
+  async write(organisationId: string, docs: readonly Doc[], versions: readonly Version[]): Promise<void> {
+    if (docs.length === 0 && versions.length === 0) return;
+    const { table, history, columns } = this.shape;
     const names = columns.map((c) => quoteId(c.column)).join(', ');
     const record = columns.map((c) => `${quoteId(c.column)} ${c.type}`).join(', ');
     const updates = columns
       .filter((c) => c.column !== 'organisation_id' && c.column !== 'id')
       .map((c) => `${quoteId(c.column)} = EXCLUDED.${quoteId(c.column)}`)
       .join(', ');
-    const rows = docs.map((doc) => {
-      const row: Record<string, unknown> = {};
-      for (const c of columns) {
-        const value = (doc as unknown as Record<string, unknown>)[c.property];
-        row[c.column] = value instanceof Date ? value.toISOString() : value;
-      }
-      return row;
+    const firstAt = new Map<string, number>();
+    for (const v of versions) if (!firstAt.has(v.id)) firstAt.set(v.id, v.position);
+    const rows = versions.flatMap((v, i) => {
+      if (v.doc === null) return [];
+      const next = versions.slice(i + 1).find((w) => w.id === v.id);
+      return [{ ...this.rowOf(v.doc), valid_from: v.position, valid_to: next?.position ?? null }];
     });
     await this.sql.query(
-      `INSERT INTO ${quoteId(table)} (${names})
-       SELECT ${names} FROM jsonb_to_recordset(?::jsonb) AS r(${record})
-       ON CONFLICT (organisation_id, id) DO UPDATE SET ${updates}`,
-      [JSON.stringify(rows)],
+      `WITH cur AS (INSERT INTO ${quoteId(table)} (${names})
+                    SELECT ${names} FROM jsonb_to_recordset(?::jsonb) AS r(${record})
+                    ON CONFLICT (organisation_id, id) DO UPDATE SET ${updates}),
+            closed AS (UPDATE ${quoteId(history)} h SET valid_to = c.at
+                         FROM jsonb_to_recordset(?::jsonb) AS c(id text, at bigint)
+                        WHERE h.organisation_id = ? AND h.id = c.id AND h.valid_to IS NULL)
+       INSERT INTO ${quoteId(history)} (${names}, valid_from, valid_to)
+       SELECT ${names}, valid_from, valid_to FROM jsonb_to_recordset(?::jsonb) AS r(${record}, valid_from bigint, valid_to bigint)`,
+      [
+        JSON.stringify(docs.map((d) => this.rowOf(d))),
+        JSON.stringify([...firstAt].map(([id, at]) => ({ id, at }))),
+        organisationId,
+        JSON.stringify(rows),
+      ],
     );
   }
 
@@ -164,11 +202,16 @@ export async function applyToTables(
     if (!projection.createsOnly) {
       for (const doc of await table.load(organisationId, keys)) docs.set(doc.id, doc);
     }
+    const versions: Version[] = [];
     for (const event of relevant) {
       const key = projection.key(event);
-      docs.set(key, projection.evolve(docs.get(key) ?? null, event));
+      const before = docs.get(key) ?? null;
+      const after = projection.evolve(before, event);
+      docs.set(key, after);
+      // A version wherever the document changed (an event it ignores leaves the same object).
+      if (after !== before) versions.push({ doc: after, id: key, position: event.position });
     }
-    await table.upsert([...docs.values()].filter((d): d is Doc => d !== null));
+    await table.write(organisationId, [...docs.values()].filter((d): d is Doc => d !== null), versions);
     await table.remove(organisationId, [...docs.entries()].filter(([, d]) => d === null).map(([k]) => k));
   }
 }

@@ -2,6 +2,8 @@ import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { READ_MODEL_ENTITIES } from '../projections/entities';
 import { migrations } from './migrations';
+import { sqlOf } from '../projections/sql';
+import { rebuildProjections } from './rebuild';
 
 export function ormOptions(url: string, overrides: Partial<Options> = {}): Options {
   return {
@@ -35,12 +37,14 @@ export async function openDatabase(url: string, overrides: Partial<Options> = {}
   if (timeout <= 0) {
     const orm = await MikroORM.init(ormOptions(url, overrides));
     await orm.getMigrator().up();
+    await rebuildIfPending(orm);
     return orm;
   }
   // Migrations first, on their own connection without the timeout: a long one must not be cut halfway.
   const migrating = await MikroORM.init(ormOptions(url, { ...overrides, pool: { min: 0, max: 1 } }));
   try {
     await migrating.getMigrator().up();
+    await rebuildIfPending(migrating);
   } finally {
     await migrating.close(true);
   }
@@ -49,6 +53,22 @@ export async function openDatabase(url: string, overrides: Partial<Options> = {}
   return MikroORM.init(
     ormOptions(url, { ...overrides, driverOptions: { ...driver, connection: { ...driver.connection, statement_timeout: timeout } } }),
   );
+}
+
+/**
+ * Runs the rebuild a migration asked for (okr_pending_rebuilds: it changed what the read models hold, and
+ * only the log can fill them), before the application serves anything. Several servers starting at once
+ * rebuild one after another; the record is cleared in the rebuild's own transaction, so a crash leaves it.
+ */
+async function rebuildIfPending(orm: MikroORM): Promise<void> {
+  const pending = () => sqlOf(orm.em.fork()).query<{ reason: string }>('SELECT reason FROM okr_pending_rebuilds');
+  if ((await pending()).length === 0) return;
+  await rebuildProjections(orm, {
+    onlyIf: async (sql) => (await sql.query('SELECT 1 FROM okr_pending_rebuilds LIMIT 1')).length > 0,
+    beforeCommit: async (sql) => {
+      await sql.query('DELETE FROM okr_pending_rebuilds');
+    },
+  });
 }
 
 export { inSnapshot, sqlOf } from '../projections/sql';

@@ -1,7 +1,8 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { EventStore } from '../events/store';
-import { INLINE_PROJECTIONS, applyToTables, type Binding } from '../projections/persist';
-import { sqlOf } from './database';
+import { INLINE_PROJECTIONS, applyToTables, historyTableOf, type Binding } from '../projections/persist';
+import type { Sql } from '../events/sql';
+import { sqlOf } from '../projections/sql';
 
 /*
  * `npm run okr -- projections rebuild [name...]`: recomputes inline read-model tables from the log.
@@ -40,6 +41,10 @@ export interface RebuildOptions {
   onProgress?: (done: number, total: number) => void | Promise<void>;
   /** Events read and folded per step (default 2000). */
   batchSize?: number;
+  /** Runs in the rebuild's transaction just before it commits (e.g. to clear a pending-rebuild record). */
+  beforeCommit?: (sql: Sql) => Promise<void>;
+  /** Checked once this rebuild holds the rebuild lock: false skips it (another did the work meanwhile). */
+  onlyIf?: (sql: Sql) => Promise<boolean>;
 }
 
 export interface RebuildSummary {
@@ -79,7 +84,11 @@ export async function rebuildProjections(orm: MikroORM, options: RebuildOptions 
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive whole number (got ${batchSize}).`);
   const store = new EventStore();
   const started = performance.now();
-  const tableNames = bindings.map((b) => orm.getMetadata().get(b.entity).tableName);
+  // Each read model's table and its history (every version of every document, by log position).
+  const tableNames = bindings.flatMap((b) => {
+    const table = orm.getMetadata().get(b.entity).tableName;
+    return [table, historyTableOf(table)];
+  });
 
   const summary = await orm.em.fork().transactional(async (em: EntityManager): Promise<RebuildSummary> => {
     const sql = sqlOf(em);
@@ -92,6 +101,11 @@ export async function rebuildProjections(orm: MikroORM, options: RebuildOptions 
     // logs up to their heads, and an append that was waiting folds its events into the rebuilt tables
     // afterwards. So no event is missed or applied twice. Readers are never blocked; appends wait for the
     // whole rebuild, which is the price of this simplicity.
+    // One rebuild at a time (two would fold the same events into the same tables).
+    await sql.query("SELECT pg_advisory_xact_lock(hashtext('okr-ledger projections rebuild'))");
+    if (options.onlyIf && !(await options.onlyIf(sql))) {
+      return { projections: [], tables: [], events: 0, headPosition: 0, elapsedMs: 0 };
+    }
     await sql.query('LOCK TABLE okr_log_heads IN SHARE MODE');
     const heads = await sql.query<{ organisation_id: string; position: string }>(
       'SELECT organisation_id, position FROM okr_log_heads ORDER BY organisation_id',
@@ -116,6 +130,7 @@ export async function rebuildProjections(orm: MikroORM, options: RebuildOptions 
       }
     }
 
+    await options.beforeCommit?.(sql);
     const tables: RebuildSummary['tables'] = [];
     for (const table of tableNames) {
       const [count] = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM ${quoteIdentifier(table)}`);

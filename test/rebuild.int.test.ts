@@ -1,3 +1,4 @@
+import { historyTableOf } from '../projections/persist';
 import { DomainError } from '../domain/errors';
 import { EVENT_TYPES, type Calibration, type CheckInCadence, type ProcessActivity } from '../events/catalogue';
 import { ConcurrencyError } from '../events/errors';
@@ -306,15 +307,19 @@ type Row = Record<string, unknown>;
 type Snapshot = Record<string, Row[]>;
 
 let db: TestDatabase;
-const tableNames = (): string[] => READ_MODEL_ENTITIES.map((e) => db.orm.getMetadata().get(e).tableName);
+/** Every read-model table, each followed by its history table (versions by log position). */
+const tableNames = (): string[] =>
+  READ_MODEL_ENTITIES.flatMap((e) => {
+    const table = db.orm.getMetadata().get(e).tableName;
+    return [table, historyTableOf(table)];
+  });
 
 /** Every read-model table as JSON rows, ordered by (organisation_id, id): exact values, as stored. */
 async function snapshot(): Promise<Snapshot> {
   const result: Snapshot = {};
   for (const table of tableNames()) {
-    const [row] = await db.sql.query<{ rows: Row[] }>(
-      `SELECT coalesce(json_agg(t ORDER BY t.organisation_id, t.id), '[]'::json) AS rows FROM ${table} t`,
-    );
+    const order = table.endsWith('_history') ? 't.organisation_id, t.id, t.valid_from' : 't.organisation_id, t.id';
+    const [row] = await db.sql.query<{ rows: Row[] }>(`SELECT coalesce(json_agg(t ORDER BY ${order}), '[]'::json) AS rows FROM ${table} t`);
     result[table] = row?.rows ?? [];
   }
   return result;
@@ -324,7 +329,7 @@ async function snapshot(): Promise<Snapshot> {
 function differences(expected: Snapshot, actual: Snapshot, limit = 25): string[] {
   const out: string[] = [];
   for (const table of Object.keys(expected)) {
-    const key = (r: Row) => `${String(r.organisation_id)}/${String(r.id)}`;
+    const key = (r: Row) => `${String(r.organisation_id)}/${String(r.id)}${r.valid_from === undefined ? '' : `@${String(r.valid_from)}`}`;
     const want = new Map((expected[table] ?? []).map((r) => [key(r), r]));
     const got = new Map((actual[table] ?? []).map((r) => [key(r), r]));
     for (const [k, row] of want) {
@@ -469,12 +474,12 @@ describe('projections rebuild', () => {
 
     const summary = await rebuildProjections(db.orm, { names: ['keyResults'] });
     expect(summary.projections).toEqual(['keyResults']);
-    expect(summary.tables.map((t) => t.name)).toEqual(['okr_key_results']);
+    expect(summary.tables.map((t) => t.name)).toEqual(['okr_key_results', 'okr_key_results_history']);
     const after = await snapshot();
     expect(after.okr_key_results).toEqual(live.okr_key_results);
     expect(after.okr_units).toEqual(damaged.okr_units); // untouched: still damaged
     expect(after.okr_units).toHaveLength((live.okr_units?.length ?? 0) - 3);
-    for (const table of tableNames().filter((t) => t !== 'okr_units')) expect([table, after[table]]).toEqual([table, live[table]]);
+    for (const table of tableNames().filter((t) => !t.startsWith('okr_units'))) expect([table, after[table]]).toEqual([table, live[table]]);
 
     await rebuildProjections(db.orm, { names: ['units', 'checkIns'] });
     expect(differences(live, await snapshot())).toEqual([]);
@@ -501,7 +506,9 @@ describe('projections rebuild', () => {
       expect(stderr).toMatch(new RegExp(`^rebuilding checkIns: 0/${head} events \\(0\\.0%\\)$`, 'm'));
       expect(stderr).toMatch(new RegExp(`rebuilding checkIns: ${head}/${head} events \\(100\\.0%\\)\\n$`));
       expect(io.stdout_.join('')).toMatch(
-        new RegExp(`^Rebuilt checkIns from ${head} events in \\d+\\.\\d\\d s \\(\\d+ events/s\\)\\.\\n  okr_check_ins  ${live.okr_check_ins?.length} rows\\n$`),
+        new RegExp(
+          `^Rebuilt checkIns from ${head} events in \\d+\\.\\d\\d s \\(\\d+ events/s\\)\\.\\n  okr_check_ins          ${live.okr_check_ins?.length} rows\\n  okr_check_ins_history  ${live.okr_check_ins_history?.length} rows\\n$`,
+        ),
       );
       expect(differences(live, await snapshot())).toEqual([]);
     }, LONG);

@@ -57,6 +57,7 @@ describe('the migrations', () => {
   const PER_DEPLOYMENT: Record<string, string> = {
     mikro_orm_migrations: 'which migrations ran: the schema is the deployment\'s',
     okr_rate_limits: 'admission counters keyed by person or organisation in one text key, shared by the servers of the deployment',
+    okr_pending_rebuilds: 'rebuilds a migration asked for, of every organisation\'s read models at once',
   };
 
   it('key every table organisation first: primary keys and unique indexes begin with organisation_id', async () => {

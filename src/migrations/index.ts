@@ -7,6 +7,7 @@ import { Migration20261121000005HashChain } from './Migration20261121000005HashC
 import { Migration20261121000006IdempotencyPerActor } from './Migration20261121000006IdempotencyPerActor';
 import { Migration20261122000001RateLimits } from './Migration20261122000001RateLimits';
 import { Migration20261204000001OrganisationLogs } from './Migration20261204000001OrganisationLogs';
+import { Migration20261205000001TemporalReadModels } from './Migration20261205000001TemporalReadModels';
 
 /** Every migration, in order. Listed explicitly so they run the same from TypeScript or compiled code. */
 export const migrations: MigrationObject[] = [
@@ -18,4 +19,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261121000006IdempotencyPerActor', class: Migration20261121000006IdempotencyPerActor },
   { name: 'Migration20261122000001RateLimits', class: Migration20261122000001RateLimits },
   { name: 'Migration20261204000001OrganisationLogs', class: Migration20261204000001OrganisationLogs },
+  { name: 'Migration20261205000001TemporalReadModels', class: Migration20261205000001TemporalReadModels },
 ];

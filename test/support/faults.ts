@@ -1,3 +1,4 @@
+import { historyTableOf } from '../../projections/persist';
 import { generateSignerKey } from '../../events/note';
 import { checkpointKeysFrom } from '../../src/checkpointKeys';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -138,15 +139,19 @@ export function leaksInternals(text: string): string | null {
 type Row = Record<string, unknown>;
 export type Snapshot = Record<string, Row[]>;
 
-export const readModelTables = (orm: MikroORM): string[] => READ_MODEL_ENTITIES.map((e) => orm.getMetadata().get(e).tableName);
+/** Every read-model table, each followed by its history (every version, by log position). */
+export const readModelTables = (orm: MikroORM): string[] =>
+  READ_MODEL_ENTITIES.flatMap((e) => {
+    const table = orm.getMetadata().get(e).tableName;
+    return [table, historyTableOf(table)];
+  });
 
-/** Every read-model table as JSON rows ordered by (organisation_id, id), exact as stored. */
+/** Every read-model table as JSON rows ordered by (organisation_id, id[, valid_from]), exact as stored. */
 export async function snapshotReadModels(orm: MikroORM, sql: Sql): Promise<Snapshot> {
   const result: Snapshot = {};
   for (const table of readModelTables(orm)) {
-    const [row] = await sql.query<{ rows: Row[] }>(
-      `SELECT coalesce(json_agg(t ORDER BY t.organisation_id, t.id), '[]'::json) AS rows FROM ${table} t`,
-    );
+    const order = table.endsWith('_history') ? 't.organisation_id, t.id, t.valid_from' : 't.organisation_id, t.id';
+    const [row] = await sql.query<{ rows: Row[] }>(`SELECT coalesce(json_agg(t ORDER BY ${order}), '[]'::json) AS rows FROM ${table} t`);
     result[table] = row?.rows ?? [];
   }
   return result;
@@ -156,7 +161,7 @@ export async function snapshotReadModels(orm: MikroORM, sql: Sql): Promise<Snaps
 export function snapshotDifferences(live: Snapshot, rebuilt: Snapshot, limit = 25): string[] {
   const out: string[] = [];
   for (const table of new Set([...Object.keys(live), ...Object.keys(rebuilt)])) {
-    const key = (r: Row) => `${String(r.organisation_id)}/${String(r.id)}`;
+    const key = (r: Row) => `${String(r.organisation_id)}/${String(r.id)}${r.valid_from === undefined ? '' : `@${String(r.valid_from)}`}`;
     const want = new Map((live[table] ?? []).map((r) => [key(r), r]));
     const got = new Map((rebuilt[table] ?? []).map((r) => [key(r), r]));
     for (const [k, row] of want) {
