@@ -8,13 +8,13 @@ import { eventLeafHash } from '../events/leaf';
 import { rootFromFrontier, rootOf, type Hash } from '../events/merkle';
 import type { Sql } from '../events/sql';
 import { storedRootAt } from '../events/tree';
-import { applyToTables } from '../projections/persist';
 import { ephemeralCheckpointKeys } from '../src/checkpointKeys';
 import { Commands } from '../src/commands';
 import { openDatabase, ormOptions, sqlOf } from '../src/database';
 import { Ledger } from '../src/ledger';
 import { migrations } from '../src/migrations';
 import { rebuildProjections } from '../src/rebuild';
+import { applyToCurrentTablesOnly } from './support/legacyReadModels';
 
 /*
  * Migration20261204000001OrganisationLogs keeps an existing database working. Each case builds a
@@ -164,7 +164,7 @@ async function fillOld(url: string, sizes: Record<string, number>): Promise<{ ev
         await sql.query('UPDATE okr_log_head SET position = ?, recorded_at = ?::timestamptz, last_hash = ? WHERE id = 1', [e.oldPosition, e.recordedAt, chain]);
         const recorded = { type, data, position: e.oldPosition, streamId: e.streamId, version, schemaVersion: 1,
           recordedAt: new Date(e.recordedAt), metadata: { ...e.metadata, organisationId: org } } as RecordedEvent;
-        await applyToTables(em, [recorded]);
+        await applyToCurrentTablesOnly(em, [recorded]);
       });
     }
   } finally {
