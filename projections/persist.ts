@@ -109,8 +109,9 @@ export class ProjectionTable {
     private readonly shape: TableShape,
   ) {}
 
-  static of(em: EntityManager, sql: Sql, entity: EntityClass<Doc>): ProjectionTable {
-    return new ProjectionTable(sql, shapeOf(em, entity));
+  static of(em: EntityManager, sql: Sql, entity: EntityClass<Doc>, tableOf: (table: string) => string = (t) => t): ProjectionTable {
+    const shape = shapeOf(em, entity);
+    return new ProjectionTable(sql, { ...shape, table: tableOf(shape.table), history: tableOf(shape.history) });
   }
 
   async load(organisationId: string, ids: readonly string[]): Promise<Doc[]> {
@@ -188,6 +189,8 @@ export async function applyToTables(
   em: EntityManager,
   events: readonly RecordedEvent[],
   bindings: readonly Binding[] = INLINE_PROJECTIONS,
+  /** Where each table is written instead (a rebuild builds beside the live tables). */
+  tableOf: (table: string) => string = (table) => table,
 ): Promise<void> {
   const sql = sqlOf(em);
   const first = events[0];
@@ -196,7 +199,7 @@ export async function applyToTables(
   for (const { projection, entity } of bindings) {
     const relevant = events.filter((e) => projection.handles.has(e.type));
     if (relevant.length === 0) continue;
-    const table = ProjectionTable.of(em, sql, entity);
+    const table = ProjectionTable.of(em, sql, entity, tableOf);
     const keys = [...new Set(relevant.map((e) => projection.key(e)))];
     const docs = new Map<string, Doc | null>();
     if (!projection.createsOnly) {

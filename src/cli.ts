@@ -135,8 +135,9 @@ export const rebuildCommand: CliCommand = {
   summary: 'Rebuild read-model tables from the event log (all projections, or the ones named).',
   details: [
     `Projections: ${PROJECTION_NAMES.join(', ')}.`,
-    'Empties the tables and replays the whole log into them, in one transaction: readers keep seeing the',
-    'old tables until it commits. New appends wait until the rebuild is done, then go through normally.',
+    'Builds new tables (history included) from the whole log beside the live ones, while readers and appends',
+    'go on using those; catches up with what was appended meanwhile, then holds appends only for the last',
+    'events and the swap. One transaction: a failure leaves the live tables as they were.',
     'Progress goes to stderr; the summary (events, seconds, events/s, rows per table) to stdout.',
   ],
   flags: [

@@ -7,9 +7,9 @@ import { sqlOf } from '../projections/sql';
 /*
  * `npm run okr -- projections rebuild [name...]`: recomputes inline read-model tables from the log.
  *
- * The log is the truth and the tables are folds of it, so a rebuild empties the selected tables and
- * folds the whole log into them again, through the same `applyToTables` the write path uses (one
- * organisation's log at a time, in position order). Use it after a projection's code changes, after a
+ * The log is the truth and the tables are folds of it, so a rebuild folds the whole log into new tables
+ * through the same `applyToTables` the write path uses (one organisation's log at a time, in position
+ * order) and puts them in place of the old ones. Use it after a projection's code changes, after a
  * migration that adds columns it can only guess (see Migration20261121000003History), or to repair.
  */
 
@@ -57,6 +57,8 @@ export interface RebuildSummary {
   /** The sum of the organisations' head positions the rebuild is consistent with (= events). */
   headPosition: number;
   elapsedMs: number;
+  /** How long appends were held for the last catch-up and the swap (ms). */
+  lockedMs?: number;
 }
 
 /** The selected bindings, in INLINE_PROJECTIONS order; throws UnknownProjectionError on a bad name. */
@@ -69,14 +71,44 @@ export function selectBindings(names: readonly string[] = []): Binding[] {
 
 const quoteIdentifier = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
+/** Where a table is rebuilt before it replaces the live one. */
+const shadowOf = (table: string): string => `${table}__rebuild`;
+
+/** Catch-up rounds while appends go on, and what may be left for the short lock. */
+const MAX_CATCH_UP_ROUNDS = 20;
+const CATCH_UP_TAIL = 500;
+
+/** An index definition without its own and its table's names, to pair an index with its copy. */
+const indexShape = (definition: string): string => definition.replace(/^CREATE (UNIQUE )?INDEX \S+ ON \S+/, 'CREATE $1INDEX ON');
+
 /**
- * Rebuilds the selected projections' tables from the whole log and returns what it did.
- *
- * All selected tables are rebuilt in ONE transaction and in ONE pass over the log. That is the simplest
- * correct choice: readers keep seeing the old, complete tables until the commit (DELETE, unlike
- * TRUNCATE, is MVCC-safe and takes no lock that blocks readers), and then see the new ones at once,
- * never a half-built table. A failure rolls everything back and leaves the old tables as they were.
- * The price is one long transaction, holding the log head (below) for the whole rebuild.
+ * Puts the rebuilt table in place of the live one, keeping the live one's index (and so constraint)
+ * names, which later migrations refer to. Takes the table's lock for the rest of the transaction.
+ */
+async function swap(sql: Sql, table: string): Promise<void> {
+  const indexes = (of: string) =>
+    sql.query<{ name: string; definition: string }>(
+      `SELECT i.relname AS name, pg_get_indexdef(i.oid) AS definition
+         FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = ?::regclass`,
+      [of],
+    );
+  const names = new Map((await indexes(table)).map((i) => [indexShape(i.definition), i.name]));
+  await sql.query(`DROP TABLE ${quoteIdentifier(table)}`);
+  await sql.query(`ALTER TABLE ${quoteIdentifier(shadowOf(table))} RENAME TO ${quoteIdentifier(table)}`);
+  for (const index of await indexes(table)) {
+    const original = names.get(indexShape(index.definition));
+    if (original !== undefined && original !== index.name) await sql.query(`ALTER INDEX ${quoteIdentifier(index.name)} RENAME TO ${quoteIdentifier(original)}`);
+  }
+}
+
+/**
+ * Rebuilds the selected projections' tables (and their history tables) from every organisation's log,
+ * online: the new tables are built beside the live ones (`<table>__rebuild`) while readers and appends
+ * go on using the live ones; the build then catches up with what was appended meanwhile, round after
+ * round, until little is left; only then are appends held (a SHARE lock on the head rows, which also
+ * waits for appends in flight), the last events folded and the tables swapped (renames, in the same
+ * transaction). Appends wait for that last step only (RebuildSummary.lockedMs). A failure rolls
+ * everything back, leaving the live tables as they were.
  */
 export async function rebuildProjections(orm: MikroORM, options: RebuildOptions = {}): Promise<RebuildSummary> {
   const bindings = selectBindings(options.names);
@@ -90,45 +122,63 @@ export async function rebuildProjections(orm: MikroORM, options: RebuildOptions 
     return [table, historyTableOf(table)];
   });
 
+  let lockedMs = 0;
   const summary = await orm.em.fork().transactional(async (em: EntityManager): Promise<RebuildSummary> => {
     const sql = sqlOf(em);
-    // Concurrent writers: every append takes its organisation's okr_log_heads row (inserting it for an
-    // organisation's first event) as the step that hands out positions, and only then folds its events into
-    // the read models (events/store.ts, src/ledger.ts). Locking the heads table in SHARE mode waits for the
-    // appends in flight to commit and makes every new append queue behind the rebuild until it commits.
-    // Once we hold it, every event up to each head is committed (positions are gap-free and commit-ordered)
-    // and visible to the statements below, and nothing new can be appended: the replay sees exactly the
-    // logs up to their heads, and an append that was waiting folds its events into the rebuilt tables
-    // afterwards. So no event is missed or applied twice. Readers are never blocked; appends wait for the
-    // whole rebuild, which is the price of this simplicity.
     // One rebuild at a time (two would fold the same events into the same tables).
     await sql.query("SELECT pg_advisory_xact_lock(hashtext('okr-ledger projections rebuild'))");
     if (options.onlyIf && !(await options.onlyIf(sql))) {
       return { projections: [], tables: [], events: 0, headPosition: 0, elapsedMs: 0 };
     }
-    await sql.query('LOCK TABLE okr_log_heads IN SHARE MODE');
-    const heads = await sql.query<{ organisation_id: string; position: string }>(
-      'SELECT organisation_id, position FROM okr_log_heads ORDER BY organisation_id',
-    );
-    const total = heads.reduce((sum, h) => sum + Number(h.position), 0);
-
-    for (const table of tableNames) await sql.query(`DELETE FROM ${quoteIdentifier(table)}`);
-    await options.onProgress?.(0, total);
-
-    let done = 0;
-    for (const head of heads) {
-      let replayed = 0;
-      for await (const page of store.stream(sql, { organisationId: head.organisation_id }, batchSize)) {
-        await applyToTables(em, page, bindings);
-        replayed += page.length;
-        done += page.length;
-        await options.onProgress?.(done, total);
-      }
-      if (replayed !== Number(head.position)) {
-        // Gap-free positions and the held heads make this impossible; refuse to commit if it happens.
-        throw new Error(`Replayed ${replayed} events of ${head.organisation_id} but its log head is at ${head.position}; nothing was changed.`);
-      }
+    // The new tables are built beside the live ones, which readers and appends keep using meanwhile.
+    for (const table of tableNames) {
+      await sql.query(`DROP TABLE IF EXISTS ${quoteIdentifier(shadowOf(table))}`);
+      await sql.query(`CREATE TABLE ${quoteIdentifier(shadowOf(table))} (LIKE ${quoteIdentifier(table)} INCLUDING ALL)`);
     }
+    const done = new Map<string, number>();
+    let total = 0;
+    let folded = 0;
+    const heads = () => sql.query<{ organisation_id: string; position: string }>('SELECT organisation_id, position FROM okr_log_heads ORDER BY organisation_id');
+    /** Folds every organisation's events after what is done up to its head now; returns how many. */
+    const catchUp = async (): Promise<number> => {
+      const now = await heads();
+      total = now.reduce((sum, h) => sum + Number(h.position), 0);
+      let count = 0;
+      for (const head of now) {
+        const org = head.organisation_id;
+        const upTo = Number(head.position);
+        const after = done.get(org) ?? 0;
+        if (upTo <= after) continue;
+        // Statements of this transaction see what committed before each began (READ COMMITTED), and an
+        // organisation's positions are gap-free and commit-ordered: everything up to its head is there.
+        for await (const page of store.stream(sql, { organisationId: org, after, before: upTo + 1 }, batchSize)) {
+          await applyToTables(em, page, bindings, shadowOf);
+          done.set(org, page[page.length - 1]?.position ?? after);
+          count += page.length;
+          folded += page.length;
+          await options.onProgress?.(folded, total);
+        }
+        if ((done.get(org) ?? 0) !== upTo) {
+          throw new Error(`Rebuilt ${org} up to ${done.get(org) ?? 0} but its log head is at ${upTo}; nothing was changed.`);
+        }
+      }
+      return count;
+    };
+    await options.onProgress?.(0, (await heads()).reduce((sum, h) => sum + Number(h.position), 0));
+    // Build from the log as it is, then catch up with what was appended meanwhile until little is left.
+    await catchUp();
+    for (let round = 0; round < MAX_CATCH_UP_ROUNDS; round += 1) {
+      if ((await catchUp()) <= CATCH_UP_TAIL) break;
+    }
+    // The short part: appends of every organisation wait (SHARE conflicts with the head rows' updates, and
+    // waits for appends in flight to commit) while the last events are folded and the tables are swapped.
+    // An append that was waiting folds its events into the new tables after the commit: none is missed or
+    // folded twice.
+    await sql.query('LOCK TABLE okr_log_heads IN SHARE MODE');
+    const lockedAt = performance.now();
+    await catchUp();
+    for (const table of tableNames) await swap(sql, table);
+    lockedMs = performance.now() - lockedAt;
 
     await options.beforeCommit?.(sql);
     const tables: RebuildSummary['tables'] = [];
@@ -139,13 +189,13 @@ export async function rebuildProjections(orm: MikroORM, options: RebuildOptions 
     return {
       projections: bindings.map((b) => b.projection.name),
       tables,
-      events: done,
+      events: folded,
       headPosition: total,
       elapsedMs: 0,
     };
   });
   // Measured after the commit, which is part of the work.
-  return { ...summary, elapsedMs: performance.now() - started };
+  return { ...summary, elapsedMs: performance.now() - started, lockedMs };
 }
 
 // ---- the command line's part (src/cli.ts) ------------------------------------------------------------
@@ -177,7 +227,7 @@ export async function runRebuild(
   io: RebuildIo,
 ): Promise<RebuildSummary> {
   const label = selectBindings(options.names).map((b) => b.projection.name).join(', ');
-  io.err(`Rebuilding ${label}; appends wait until the rebuild commits...\n`);
+  io.err(`Rebuilding ${label} beside the live tables; appends go on, and wait only for the final swap...\n`);
   let lastPrinted = -Infinity;
   let lastDone = -1;
   const summary = await rebuildProjections(orm, {
