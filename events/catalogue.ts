@@ -189,28 +189,31 @@ export type DomainEvent = UnitEvent | QuarterEvent | ObjectiveEvent | KeyResultE
 export type EventType = DomainEvent['type'];
 export type EventOf<T extends EventType> = Extract<DomainEvent, { type: T }>;
 
-export const EVENT_TYPES: readonly EventType[] = [
-  'UnitRegistered',
-  'RetrospectiveRecorded',
-  'ProcessEffortLogged',
-  'CheckInCadenceSet',
-  'QuarterPlanned',
-  'QuarterClosed',
-  'ObjectiveDrafted',
-  'ObjectiveRefined',
-  'ObjectiveAligned',
-  'ObjectiveCommitted',
-  'ObjectiveRetired',
-  'KeyResultDefined',
-  'KeyResultRevised',
-  'CheckInRecorded',
-  'KeyResultScored',
-];
+/**
+ * The current schema version of every event type's payload. A literal keyed by every member of the
+ * union, so an event type added to the catalogue and not registered here does not compile (nor does a
+ * key that names no event type).
+ */
+export const SCHEMA_VERSION: { readonly [K in EventType]: number } = {
+  UnitRegistered: 1,
+  RetrospectiveRecorded: 1,
+  ProcessEffortLogged: 1,
+  CheckInCadenceSet: 1,
+  QuarterPlanned: 1,
+  QuarterClosed: 1,
+  ObjectiveDrafted: 1,
+  ObjectiveRefined: 1,
+  ObjectiveAligned: 1,
+  ObjectiveCommitted: 1,
+  ObjectiveRetired: 1,
+  KeyResultDefined: 1,
+  KeyResultRevised: 1,
+  CheckInRecorded: 1,
+  KeyResultScored: 1,
+};
 
-/** Current schema version of every event type's payload. */
-export const SCHEMA_VERSION: Readonly<Record<EventType, number>> = Object.fromEntries(
-  EVENT_TYPES.map((type) => [type, 1]),
-) as Record<EventType, number>;
+/** Every event type, in catalogue order: derived from SCHEMA_VERSION, so it cannot miss one. */
+export const EVENT_TYPES: readonly EventType[] = Object.keys(SCHEMA_VERSION) as EventType[];
 
 export type StreamType = 'unit' | 'quarter' | 'objective' | 'keyResult';
 
