@@ -1,7 +1,7 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { EventStore } from '../events/store';
 import { INLINE_PROJECTIONS, applyToTables, historyTableOf, type Binding } from '../projections/persist';
-import type { Sql } from '../events/sql';
+import { textArray, type Sql } from '../events/sql';
 import { sqlOf } from '../projections/sql';
 
 /*
@@ -81,11 +81,27 @@ const CATCH_UP_TAIL = 500;
 /** An index definition without its own and its table's names, to pair an index with its copy. */
 const indexShape = (definition: string): string => definition.replace(/^CREATE (UNIQUE )?INDEX \S+ ON \S+/, 'CREATE $1INDEX ON');
 
+/** Longest wait for the live tables' exclusive locks once appends are held (a long reader must not hold them up). */
+const SWAP_LOCK_TIMEOUT_MS = 500;
+
+export class RebuildRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RebuildRefusedError';
+  }
+}
+
 /**
  * Puts the rebuilt table in place of the live one, keeping the live one's index (and so constraint)
- * names, which later migrations refer to. Takes the table's lock for the rest of the transaction.
+ * names, which later migrations refer to, and the privileges granted on it. Takes the table's lock for
+ * the rest of the transaction.
  */
 async function swap(sql: Sql, table: string): Promise<void> {
+  const grants = await sql.query<{ grantee: string; privilege: string; grantable: string }>(
+    `SELECT grantee, privilege_type AS privilege, is_grantable AS grantable FROM information_schema.role_table_grants
+      WHERE table_schema = current_schema() AND table_name = ? AND grantee <> current_user`,
+    [table],
+  );
   const indexes = (of: string) =>
     sql.query<{ name: string; definition: string }>(
       `SELECT i.relname AS name, pg_get_indexdef(i.oid) AS definition
@@ -98,6 +114,25 @@ async function swap(sql: Sql, table: string): Promise<void> {
   for (const index of await indexes(table)) {
     const original = names.get(indexShape(index.definition));
     if (original !== undefined && original !== index.name) await sql.query(`ALTER INDEX ${quoteIdentifier(index.name)} RENAME TO ${quoteIdentifier(original)}`);
+  }
+  for (const g of grants) {
+    const grantee = g.grantee === 'PUBLIC' ? 'PUBLIC' : quoteIdentifier(g.grantee);
+    await sql.query(`GRANT ${g.privilege} ON ${quoteIdentifier(table)} TO ${grantee}${g.grantable === 'YES' ? ' WITH GRANT OPTION' : ''}`);
+  }
+}
+
+/** The rebuild replaces tables, which only their owner may do: refuse at once, not after the build. */
+async function assertOwner(sql: Sql, tables: readonly string[]): Promise<void> {
+  const others = await sql.query<{ table: string; owner: string }>(
+    `SELECT tablename AS "table", tableowner AS owner FROM pg_tables
+      WHERE schemaname = current_schema() AND tablename = ANY(?::text[]) AND tableowner <> current_user`,
+    [textArray(tables)],
+  );
+  const first = others[0];
+  if (first !== undefined) {
+    throw new RebuildRefusedError(
+      `The read-model table ${first.table} belongs to ${first.owner}: run the rebuild as that role (the one that runs the migrations); nothing was changed.`,
+    );
   }
 }
 
@@ -130,6 +165,7 @@ export async function rebuildProjections(orm: MikroORM, options: RebuildOptions 
     if (options.onlyIf && !(await options.onlyIf(sql))) {
       return { projections: [], tables: [], events: 0, headPosition: 0, elapsedMs: 0 };
     }
+    await assertOwner(sql, tableNames);
     // The new tables are built beside the live ones, which readers and appends keep using meanwhile.
     for (const table of tableNames) {
       await sql.query(`DROP TABLE IF EXISTS ${quoteIdentifier(shadowOf(table))}`);
@@ -177,6 +213,18 @@ export async function rebuildProjections(orm: MikroORM, options: RebuildOptions 
     await sql.query('LOCK TABLE okr_log_heads IN SHARE MODE');
     const lockedAt = performance.now();
     await catchUp();
+    // The swap needs the live tables to itself; a reader that holds one open must not make every
+    // organisation's appends wait: past a short wait the rebuild gives up, changing nothing.
+    await sql.query(`SET LOCAL lock_timeout = '${SWAP_LOCK_TIMEOUT_MS}ms'`);
+    try {
+      await sql.query(`LOCK TABLE ${tableNames.map(quoteIdentifier).join(', ')} IN ACCESS EXCLUSIVE MODE`);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== '55P03') throw error;
+      throw new RebuildRefusedError(
+        `A long-running reader held a read-model table for more than ${SWAP_LOCK_TIMEOUT_MS} ms at the swap, so the rebuild gave up and changed nothing; run it again.`,
+      );
+    }
+    await sql.query('SET LOCAL lock_timeout = 0');
     for (const table of tableNames) await swap(sql, table);
     lockedMs = performance.now() - lockedAt;
 

@@ -495,6 +495,39 @@ describe('projections rebuild', () => {
     expect(differences(live, await snapshot())).toEqual([]);
   });
 
+  it('keeps the privileges granted on the tables it replaces', async () => {
+    const role = `okr_t_reader_${Date.now().toString(36)}`;
+    await db.sql.query(`CREATE ROLE ${role}`);
+    try {
+      await db.sql.query(`GRANT SELECT ON okr_units, okr_units_history TO ${role}`);
+      await rebuildProjections(db.orm, { names: ['units'] });
+      const [row] = await db.sql.query<{ live: boolean; history: boolean; other: boolean }>(
+        `SELECT has_table_privilege('${role}', 'okr_units', 'SELECT') AS live, has_table_privilege('${role}', 'okr_units_history', 'SELECT') AS history,
+                has_table_privilege('${role}', 'okr_units', 'INSERT') AS other`,
+      );
+      expect(row).toEqual({ live: true, history: true, other: false });
+    } finally {
+      await db.sql.query(`REVOKE ALL ON okr_units, okr_units_history FROM ${role}`);
+      await db.sql.query(`DROP ROLE ${role}`);
+    }
+  }, LONG);
+
+  it('gives up, changing nothing, when a long reader holds a table at the swap, so appends are not held behind it', async () => {
+    const reader = await db.client();
+    await reader.query('BEGIN');
+    await reader.query('SELECT count(*) FROM okr_units'); // holds its lock until it ends
+    const before = await snapshot();
+    try {
+      await expect(rebuildProjections(db.orm, { names: ['units'] })).rejects.toThrow(/long-running reader.*changed nothing/);
+    } finally {
+      await reader.query('COMMIT');
+    }
+    expect(differences(before, await snapshot())).toEqual([]);
+    // No table of the attempt is left behind, and the next rebuild goes through.
+    expect(await db.sql.query("SELECT tablename FROM pg_tables WHERE tablename LIKE '%\\_\\_rebuild'")).toEqual([]);
+    await expect(rebuildProjections(db.orm, { names: ['units'] })).resolves.toMatchObject({ projections: ['units'] });
+  }, LONG);
+
   describe('from the command line', () => {
     it('prints progress to stderr and a summary to stdout', async () => {
       await db.sql.query('DELETE FROM okr_check_ins');
