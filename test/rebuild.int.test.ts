@@ -352,17 +352,6 @@ function differences(expected: Snapshot, actual: Snapshot, limit = 25): string[]
 
 const rowCount = (s: Snapshot): number => Object.values(s).reduce((n, rows) => n + rows.length, 0);
 
-async function waitForLockWaiters(count: number): Promise<void> {
-  for (let i = 0; i < 1000; i += 1) {
-    const rows = await db.sql.query<{ n: string }>(
-      "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
-    );
-    if (Number(rows[0]?.n) >= count) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`never saw ${count} sessions waiting on a lock`);
-}
-
 function fakeIo(): RebuildIo & { stdout_: string[]; stderr_: string[] } {
   const stdout_: string[] = [];
   const stderr_: string[] = [];
