@@ -6,8 +6,10 @@
  * embedded PostgreSQL in a temporary directory (stopped and removed at the end).
  * BENCH_SECONDS (default 10) sets the measured duration of every scenario. BENCH_ONLY runs one section
  * alone: noisy (the noisy neighbour, bench/noisyNeighbour.ts), orgs (writers in one and in several
- * organisations, bench/organisations.ts) or proofs (proof latency on an organisation of PROOF_EVENTS
- * events, default 1,000,000, in a database of its own, bench/proofs.ts).
+ * organisations, bench/organisations.ts), proofs (proof latency on an organisation of PROOF_EVENTS
+ * events, default 1,000,000, in a database of its own, bench/proofs.ts) or history (rebuild, audit
+ * verification and the team-quarter query live and asOf on a big log, and the history tables' storage;
+ * HISTORY_ORGS, HISTORY_QUARTERS, HISTORY_TEAMS, HISTORY_REQUESTS, bench/history.ts).
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
@@ -36,9 +38,9 @@ import { statementsPerCheckIn } from './statements';
 import { meanPhases, postgresPids, runWriters, TimedEventStore } from './writers';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? '10');
-/** BENCH_ONLY=noisy|orgs|proofs runs only that section (on a fresh database, like the full run). */
+/** BENCH_ONLY=noisy|orgs|proofs|history runs only that section (on a fresh database, like the full run). */
 const ONLY = process.env.BENCH_ONLY?.trim() || null;
-const SECTIONS = ['noisy', 'orgs', 'proofs'] as const;
+const SECTIONS = ['noisy', 'orgs', 'proofs', 'history'] as const;
 if (ONLY !== null && !(SECTIONS as readonly string[]).includes(ONLY)) throw new Error(`BENCH_ONLY takes one of: ${SECTIONS.join(', ')}.`);
 if (!Number.isFinite(SECONDS) || SECONDS <= 0 || SECONDS > 60) throw new Error('BENCH_SECONDS must be a number in (0, 60].');
 const DURATION_MS = SECONDS * 1000;
@@ -507,6 +509,29 @@ async function main(): Promise<void> {
       };
       process.stdout.write(
         `OKR ledger benchmark (proofs only) — ${startedAt.toISOString()}\n\n${proofs.report}\n\n` +
+          `Load average (1 min) at start ${loadStart}, at end ${os.loadavg()[0]?.toFixed(2)}. Bench wall time ${results.benchWallSeconds} s.\n`,
+      );
+      const file = path.join(__dirname, 'results.json');
+      await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+      log(`wrote ${path.relative(process.cwd(), file)}`);
+      return;
+    }
+    if (ONLY === 'history') {
+      const history = await historyBench(orm, log);
+      const knobs = ['HISTORY_ORGS', 'HISTORY_QUARTERS', 'HISTORY_TEAMS', 'HISTORY_REQUESTS']
+        .filter((k) => process.env[k] !== undefined)
+        .map((k) => `${k}=${process.env[k]} `)
+        .join('');
+      const results = {
+        command: `${process.env.DATABASE_URL ? 'DATABASE_URL=… ' : ''}${knobs}BENCH_ONLY=history npm run bench`,
+        startedAt: startedAt.toISOString(),
+        machine,
+        history: history.results,
+        loadAverage1m: { start: Number(loadStart), end: round(os.loadavg()[0] ?? Number.NaN, 2) },
+        benchWallSeconds: round((performance.now() - t0) / 1000, 1),
+      };
+      process.stdout.write(
+        `OKR ledger benchmark (history only) — ${startedAt.toISOString()}\n\n${history.report}\n\n` +
           `Load average (1 min) at start ${loadStart}, at end ${os.loadavg()[0]?.toFixed(2)}. Bench wall time ${results.benchWallSeconds} s.\n`,
       );
       const file = path.join(__dirname, 'results.json');
