@@ -174,6 +174,7 @@ export async function rebuildProjections(orm: MikroORM, options: RebuildOptions 
     const done = new Map<string, number>();
     let total = 0;
     let folded = 0;
+    let nextAnalyze = 1000;
     const heads = () => sql.query<{ organisation_id: string; position: string }>('SELECT organisation_id, position FROM okr_log_heads ORDER BY organisation_id');
     /** Folds every organisation's events after what is done up to its head now; returns how many. */
     const catchUp = async (): Promise<number> => {
@@ -192,6 +193,12 @@ export async function rebuildProjections(orm: MikroORM, options: RebuildOptions 
           done.set(org, page[page.length - 1]?.position ?? after);
           count += page.length;
           folded += page.length;
+          // The new tables were created in this transaction, so PostgreSQL knows nothing of their contents
+          // and would plan the writes' lookups as scans: give it statistics as they grow (log n times).
+          if (folded >= nextAnalyze) {
+            for (const table of tableNames) await sql.query(`ANALYZE ${quoteIdentifier(shadowOf(table))}`);
+            nextAnalyze = folded * 2;
+          }
           await options.onProgress?.(folded, total);
         }
         if ((done.get(org) ?? 0) !== upTo) {

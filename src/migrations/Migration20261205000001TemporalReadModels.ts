@@ -29,6 +29,8 @@ export class Migration20261205000001TemporalReadModels extends Migration {
       this.addSql(`ALTER TABLE "${history}" ADD COLUMN "valid_from" bigint NOT NULL, ADD COLUMN "valid_to" bigint NULL,
         ADD CONSTRAINT "${history}_span" CHECK ("valid_to" IS NULL OR "valid_to" > "valid_from"),
         ADD PRIMARY KEY ("organisation_id", "id", "valid_from");`);
+      // The open version of each document: what an append closes when the document changes.
+      this.addSql(`CREATE INDEX "${history}_open" ON "${history}" ("organisation_id", "id") WHERE "valid_to" IS NULL;`);
       for (const columns of lookups) {
         this.addSql(`CREATE INDEX "${history}_${columns.join('_')}" ON "${history}" ("organisation_id", ${columns.map((c) => `"${c}"`).join(', ')}, "valid_from");`);
       }
