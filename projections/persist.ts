@@ -137,7 +137,7 @@ export class ProjectionTable {
    * log order, every state a document took (each valid from its position to the next one's); the
    * document's open version in the history table is closed at its first new position.
    */
-  async write(organisationId: string, docs: readonly Doc[], versions: readonly Version[], options: { createsOnly?: boolean } = {}): Promise<void> {
+  async write(organisationId: string, docs: readonly Doc[], versions: readonly Version[]): Promise<void> {
     if (docs.length === 0 && versions.length === 0) return;
     const { table, history, columns } = this.shape;
     const names = columns.map((c) => quoteId(c.column)).join(', ');
@@ -146,9 +146,10 @@ export class ProjectionTable {
       .filter((c) => c.column !== 'organisation_id' && c.column !== 'id')
       .map((c) => `${quoteId(c.column)} = EXCLUDED.${quoteId(c.column)}`)
       .join(', ');
-    // A projection whose every event creates a fresh document has no open version to close.
+    // Even a projection whose events create whole documents may replace one (a unit's retrospective of a
+    // quarter, recorded again), so the open version of every id written is closed (an index lookup).
     const firstAt = new Map<string, number>();
-    if (!options.createsOnly) for (const v of versions) if (!firstAt.has(v.id)) firstAt.set(v.id, v.position);
+    for (const v of versions) if (!firstAt.has(v.id)) firstAt.set(v.id, v.position);
     const rows = versions.flatMap((v, i) => {
       if (v.doc === null) return [];
       const next = versions.slice(i + 1).find((w) => w.id === v.id);
@@ -215,7 +216,7 @@ export async function applyToTables(
       // A version wherever the document changed (an event it ignores leaves the same object).
       if (after !== before) versions.push({ doc: after, id: key, position: event.position });
     }
-    await table.write(organisationId, [...docs.values()].filter((d): d is Doc => d !== null), versions, { createsOnly: projection.createsOnly });
+    await table.write(organisationId, [...docs.values()].filter((d): d is Doc => d !== null), versions);
     await table.remove(organisationId, [...docs.entries()].filter(([, d]) => d === null).map(([k]) => k));
   }
 }
