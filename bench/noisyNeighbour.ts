@@ -13,6 +13,7 @@ import { Commands } from '../src/commands';
 import { DEFAULT_LIMITS } from '../src/config';
 import { sqlOf } from '../src/database';
 import { Ledger } from '../src/ledger';
+import { rebuildProjections } from '../src/rebuild';
 import { fill, HISTORY_ORG } from './history';
 import type { PacedConfig, PacedResult } from './pacedClient';
 import { round, summarise, table, type LatencySummary } from './stats';
@@ -93,6 +94,9 @@ async function attackerHistory(orm: MikroORM, log: (line: string) => void): Prom
   if ((await count()) === 0) {
     log('noisy neighbour: filling the attacker\'s log with the history fixture');
     await fill(orm);
+    // The fixture writes the log alone; its read models, history included (what asOf reads), come from a rebuild.
+    log('noisy neighbour: rebuilding the read models of that log');
+    await rebuildProjections(orm);
   }
   const quarters = await sql.query<{ id: string; starts_on: string }>(
     `SELECT data->>'quarterId' AS id, data->>'startsOn' AS starts_on FROM okr_events WHERE organisation_id = ? AND type = 'QuarterPlanned' ORDER BY position`,
