@@ -4,18 +4,11 @@ import { eventLeafHash } from './leaf';
 import { appendLeaves, frontierRefs, rootFromFrontier, type Hash, type NodeRef } from './merkle';
 import { NoteFormatError, NoteVerificationError, openNote, signNote } from './note';
 import type { Sql } from './sql';
+import { toLeafEvent, type EventRow } from './store';
 import { b64, storedNodes } from './tree';
 
-interface RawRow {
-  position: string;
-  organisation_id: string;
-  stream_id: string;
-  stream_version: number;
-  type: string;
-  schema_version: number;
-  data: unknown;
-  metadata: unknown;
-  recorded_at: string | Date;
+/** A stored row with what verification compares besides the leaf. */
+interface RawRow extends EventRow {
   quarter_id: string | null;
   unit_id: string | null;
   leaf_hash: Buffer;
@@ -29,18 +22,7 @@ const tag = (data: unknown, key: 'quarterId' | 'unitId'): string | null => {
   return typeof value === 'string' ? value : null;
 };
 
-const leafOf = (r: RawRow): Hash =>
-  eventLeafHash({
-    organisationId: r.organisation_id,
-    position: Number(r.position),
-    streamId: r.stream_id,
-    version: r.stream_version,
-    type: r.type,
-    schemaVersion: r.schema_version,
-    data: r.data,
-    metadata: r.metadata,
-    recordedAt: new Date(r.recorded_at).toISOString(),
-  });
+const leafOf = (r: RawRow): Hash => eventLeafHash(toLeafEvent(r));
 
 /** One organisation's stored rows in position order, page by page, exactly as stored (no upcasting). */
 async function* rows(sql: Sql, organisationId: string, after: number, where = 'TRUE', params: unknown[] = [], pageSize = 1000): AsyncGenerator<RawRow[]> {

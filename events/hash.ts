@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
+import type { LeafEvent } from './leaf';
 
 /**
- * The log's tamper evidence: one hash chain over the whole log, in position order.
- *
- * Global rather than per stream: appends are already serialised on the head row, so each event can
- * cheaply chain to its predecessor, and one pass over the log then detects an edited, deleted,
- * inserted or reordered event anywhere (a per-stream chain would miss a whole stream removed, or an
- * event moved between streams). The head row keeps the last hash, so a truncated tail shows too.
+ * The hash chain of earlier versions: one chain over the whole (then single) log, in position order.
+ * Kept, byte for byte, for the migrations that built it (Migration20261121000005HashChain) and that
+ * checked it one last time before each organisation got its own Merkle tree
+ * (Migration20261204000001OrganisationLogs). The log's tamper evidence is now events/leaf.ts and
+ * events/merkle.ts; nothing else should use this file.
  */
 
 /** The hash before the first event. */
@@ -22,20 +22,8 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
-/** Everything about an event that the chain protects, exactly as stored. */
-export interface HashedEvent {
-  position: number;
-  organisationId: string;
-  streamId: string;
-  version: number;
-  type: string;
-  schemaVersion: number;
-  /** The stored payload (before any upcasting). */
-  data: unknown;
-  metadata: unknown;
-  /** ISO-8601 with milliseconds. */
-  recordedAt: string;
-}
+/** Everything about an event that the chain protected, exactly as stored: the same fields as a leaf. */
+export type HashedEvent = LeafEvent;
 
 const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 

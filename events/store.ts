@@ -89,7 +89,8 @@ export interface IdempotencyRecord {
   result: unknown;
 }
 
-interface EventRow {
+/** An okr_events row as the store reads it. */
+export interface EventRow {
   position: string;
   organisation_id: string;
   stream_id: string;

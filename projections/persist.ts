@@ -150,11 +150,15 @@ export class ProjectionTable {
     // quarter, recorded again), so the open version of every id written is closed (an index lookup).
     const firstAt = new Map<string, number>();
     for (const v of versions) if (!firstAt.has(v.id)) firstAt.set(v.id, v.position);
-    const rows = versions.flatMap((v, i) => {
-      if (v.doc === null) return [];
-      const next = versions.slice(i + 1).find((w) => w.id === v.id);
-      return [{ ...this.rowOf(v.doc), valid_from: v.position, valid_to: next?.position ?? null }];
-    });
+    // Each version ends where the next version of the same document begins: one pass from the end.
+    const nextAt = new Map<string, number>();
+    const rows: Record<string, unknown>[] = [];
+    for (let i = versions.length - 1; i >= 0; i -= 1) {
+      const v = versions[i] as Version;
+      if (v.doc !== null) rows.push({ ...this.rowOf(v.doc), valid_from: v.position, valid_to: nextAt.get(v.id) ?? null });
+      nextAt.set(v.id, v.position);
+    }
+    rows.reverse();
     await this.sql.query(
       `WITH cur AS (INSERT INTO ${quoteId(table)} (${names})
                     SELECT ${names} FROM jsonb_to_recordset(?::jsonb) AS r(${record})

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
+import { adminUrl, withClient } from './support/database';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { verifyLog } from '../events/audit';
 import { streamId, type DomainEvent, type RecordedEvent, type StreamType } from '../events/catalogue';
@@ -31,18 +31,6 @@ const READ_MODELS = ['okr_units', 'okr_quarters', 'okr_objectives', 'okr_key_res
 const signing = ephemeralCheckpointKeys().signing;
 const created: string[] = [];
 const opened: MikroORM[] = [];
-
-function adminUrl(): string {
-  const url = process.env.TEST_ADMIN_DATABASE_URL;
-  if (!url) throw new Error('TEST_ADMIN_DATABASE_URL is not set: run the tests through jest (see jest.config.js).');
-  return url;
-}
-
-async function withClient<T>(url: string, work: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  return work(c).finally(() => c.end());
-}
 
 /** A new database migrated only up to the schema before per-organisation logs. */
 async function oldDatabase(label: string): Promise<string> {

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Client } from 'pg';
+import { adminUrl, withClient } from './support/database';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { CommandOptions, CommandOutcome } from '../domain/commands';
 import { DomainError } from '../domain/errors';
@@ -38,17 +38,6 @@ const ORGS = ['org-a', 'org-b', 'org-c'];
 const created: string[] = [];
 const opened: MikroORM[] = [];
 const store = new EventStore();
-
-function adminUrl(): string {
-  const url = process.env.TEST_ADMIN_DATABASE_URL;
-  if (!url) throw new Error('TEST_ADMIN_DATABASE_URL is not set: run the tests through jest (see jest.config.js).');
-  return url;
-}
-async function withClient<T>(url: string, work: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  return work(c).finally(() => c.end());
-}
 
 /** A new database at the schema before temporal read models, and an ORM on it (the old application). */
 async function oldDatabase(label: string): Promise<{ url: string; orm: MikroORM }> {

@@ -113,8 +113,8 @@ export class Migration20261204000001OrganisationLogs extends Migration {
       for (const row of rows) {
         const old = Number(row.position);
         const recordedAt = new Date(row.recorded_at).toISOString();
-        chain = chainHash(chain, {
-          position: old,
+        // The event as recorded: hashed into the old chain at its old position, and as a leaf at its new one.
+        const event = {
           organisationId: row.organisation_id,
           streamId: row.stream_id,
           version: row.stream_version,
@@ -123,24 +123,15 @@ export class Migration20261204000001OrganisationLogs extends Migration {
           data: row.data,
           metadata: row.metadata,
           recordedAt,
-        });
+        };
+        chain = chainHash(chain, { ...event, position: old });
         if (firstBroken === null && chain !== row.hash) firstBroken = old;
         let org = organisations.get(row.organisation_id);
         if (!org) {
           org = { count: 0, frontier: [], firstOld: old, lastOld: old, lastRecordedAt: recordedAt };
           organisations.set(row.organisation_id, org);
         }
-        const leaf = eventLeafHash({
-          organisationId: row.organisation_id,
-          position: org.count + 1,
-          streamId: row.stream_id,
-          version: row.stream_version,
-          type: row.type,
-          schemaVersion: row.schema_version,
-          data: row.data,
-          metadata: row.metadata,
-          recordedAt,
-        });
+        const leaf = eventLeafHash({ ...event, position: org.count + 1 });
         const grown = appendLeaves(org.frontier, org.count, [leaf]);
         for (const node of grown.nodes) {
           if (node.level > 0) nodes.push({ organisation_id: row.organisation_id, level: node.level, idx: node.index, hash: b64(node.hash) });

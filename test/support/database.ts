@@ -6,7 +6,8 @@ import type { CheckpointKeys } from '../../src/checkpointKeys';
 import { openDatabase, sqlOf } from '../../src/database';
 import type { Sql } from '../../events/sql';
 
-function adminUrl(): string {
+/** The server's admin database, where test databases are created and dropped. */
+export function adminUrl(): string {
   const url = process.env.TEST_ADMIN_DATABASE_URL;
   if (!url) throw new Error('TEST_ADMIN_DATABASE_URL is not set: run the tests through jest (see jest.config.js).');
   return url;
@@ -76,4 +77,11 @@ export async function verifyEveryLog(
     if (!result.ok) return { ok: false, eventsChecked, firstBrokenPosition: result.firstBrokenPosition, reason: `${org}: ${result.reason}` };
   }
   return { ok: true, eventsChecked, firstBrokenPosition: null, reason: null };
+}
+
+/** Runs `work` on a plain pg client of `url`, closed afterwards. */
+export async function withClient<T>(url: string, work: (c: Client) => Promise<T>): Promise<T> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  return work(c).finally(() => c.end());
 }
