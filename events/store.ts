@@ -51,6 +51,19 @@ export interface AppendRequest {
   recordedAt: Date | (() => Date);
   /** Recorded with the idempotency key so that a retry can answer the same. */
   idempotency?: { command: string; requestHash: string; result: unknown };
+  /** Read models to fold the events into, within the append's two statements. */
+  fold?: AppendFold;
+}
+
+/**
+ * What an append folds its events into (the read models: src/ledger.ts), in the append's own statements:
+ * it loads rows in the statement that takes the head, and writes in the statement that writes the events.
+ */
+export interface AppendFold {
+  /** A SELECT whose rows the fold needs, given the events as they will be recorded (positions and time not yet known). */
+  load(pending: readonly RecordedEvent[]): { text: string; params: unknown[] } | null;
+  /** Common table expressions (and their parameters) for the statement that writes the recorded events. */
+  write(recorded: readonly RecordedEvent[], loaded: readonly unknown[]): { ctes: string[]; params: unknown[] };
 }
 
 /** Which events to read; every field narrows. */
@@ -81,6 +94,18 @@ export interface LogFilter {
 export interface StreamRead {
   version: number;
   events: RecordedEvent[];
+}
+
+/** A stream to read: by id, or the one another stream's first event names (see EventStore.readStreams). */
+export type StreamRef =
+  | { streamId: string; skipTypes?: readonly string[] }
+  | { via: string; field: string; prefix: string; skipTypes?: readonly string[] };
+
+export interface StreamsRead {
+  /** The streams read, in the order of their references (one `via` a stream that does not exist is absent). */
+  streams: { ref: number; streamId: string; skipTypes: readonly string[]; version: number; events: RecordedEvent[] }[];
+  /** The command recorded earlier with the idempotency key asked about, if any. */
+  idempotency: IdempotencyRecord | null;
 }
 
 export interface IdempotencyRecord {
@@ -163,70 +188,110 @@ export class EventStore {
   /**
    * Appends `events` to one stream atomically, inside the caller's transaction, and returns them as
    * recorded. Throws ConcurrencyError (appending nothing) when the stream or a guard moved.
+   *
+   * Two statements, whatever the events and read models: the first claims the idempotency key, checks
+   * the stream's version and the guards, takes the organisation's head row and loads what the fold
+   * needs; the second writes the head's frontier, the tree's new nodes, the events and the fold's rows.
    */
   async append(sql: Sql, request: AppendRequest): Promise<RecordedEvent[]> {
     const { organisationId: org, streamId, expectedVersion, events } = request;
     if (events.length === 0) return [];
     const idempotencyKey = request.metadata.idempotencyKey;
-    if (idempotencyKey !== null && request.idempotency) {
-      const claimed = await sql.query(
-        `INSERT INTO okr_idempotency (organisation_id, actor, key, command, request_hash, result, stream_id)
-         VALUES (?, ?, ?, ?, ?, ?::jsonb, ?) ON CONFLICT DO NOTHING RETURNING key`,
-        [org, request.metadata.actor, idempotencyKey, request.idempotency.command, request.idempotency.requestHash,
-          JSON.stringify(request.idempotency.result ?? null), streamId],
-      );
-      if (claimed.length === 0) throw new IdempotencyRace(idempotencyKey);
-    }
+    const idempotency = idempotencyKey !== null && request.idempotency ? request.idempotency : null;
+    const guards = request.guards ?? [];
+    const fold = request.fold ?? null;
+    // The events as they will be recorded, but for their positions and time (known once the head is held).
+    const pending: RecordedEvent[] = events.map((event, i) => ({
+      ...event,
+      position: 0,
+      streamId,
+      version: expectedVersion + i + 1,
+      schemaVersion: SCHEMA_VERSION[event.type],
+      recordedAt: new Date(0),
+      metadata: { ...request.metadata, organisationId: org },
+    }) as RecordedEvent);
+    const load = fold?.load(pending) ?? null;
 
+    const ctes: string[] = [];
+    const params: unknown[] = [];
+    if (idempotency !== null) {
+      ctes.push(`idem AS (INSERT INTO okr_idempotency (organisation_id, actor, key, command, request_hash, result, stream_id)
+                 VALUES (?, ?, ?, ?, ?, ?::jsonb, ?) ON CONFLICT DO NOTHING RETURNING key)`);
+      params.push(org, request.metadata.actor, idempotencyKey, idempotency.command, idempotency.requestHash,
+        JSON.stringify(idempotency.result ?? null), streamId);
+    }
     // The stream-version write is the optimistic concurrency check, and it holds the stream's row
     // lock until commit, so a concurrent writer of this stream waits, then fails its check.
     const newVersion = expectedVersion + events.length;
-    const claimed =
-      expectedVersion === 0
-        ? await sql.query(
-            `INSERT INTO okr_streams (organisation_id, stream_id, stream_type, version)
-             VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING version`,
-            [org, streamId, request.streamType, newVersion],
-          )
-        : await sql.query(
-            `UPDATE okr_streams SET version = ?
-             WHERE organisation_id = ? AND stream_id = ? AND version = ? RETURNING version`,
-            [newVersion, org, streamId, expectedVersion],
-          );
-    if (claimed.length === 0) {
-      throw new ConcurrencyError(streamId, expectedVersion, await this.streamVersion(sql, org, streamId));
+    if (expectedVersion === 0) {
+      ctes.push(`claim AS (INSERT INTO okr_streams (organisation_id, stream_id, stream_type, version)
+                 VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING version)`);
+      params.push(org, streamId, request.streamType, newVersion);
+    } else {
+      ctes.push(`claim AS (UPDATE okr_streams SET version = ? WHERE organisation_id = ? AND stream_id = ? AND version = ? RETURNING version)`);
+      params.push(newVersion, org, streamId, expectedVersion);
     }
-
-    const guards = request.guards ?? [];
-    if (guards.length > 0) {
-      const rows = await sql.query<{ stream_id: string; version: number }>(
-        `SELECT stream_id, version FROM okr_streams
-         WHERE organisation_id = ? AND stream_id = ANY(?::text[])
-         ORDER BY stream_id FOR SHARE`,
-        [org, textArray(guards.map((g) => g.streamId))],
-      );
-      const actual = new Map(rows.map((r) => [r.stream_id, r.version]));
-      for (const guard of guards) {
-        const version = actual.get(guard.streamId) ?? 0;
-        if (version !== guard.version) throw new ConcurrencyError(guard.streamId, guard.version, version);
-      }
+    // Streams the decision relied on are share-locked (a locking read sees their latest version) and compared.
+    ctes.push(`guard AS (SELECT stream_id, version FROM okr_streams WHERE organisation_id = ? AND stream_id = ANY(?::text[])
+               ORDER BY stream_id FOR SHARE)`);
+    params.push(org, textArray(guards.map((g) => g.streamId)));
+    ctes.push(`ok AS (SELECT (SELECT count(*) FROM claim) = 1${idempotency !== null ? ' AND (SELECT count(*) FROM idem) = 1' : ''}
+               AND NOT EXISTS (SELECT 1 FROM jsonb_to_recordset(?::jsonb) AS g(stream_id text, version int)
+                                LEFT JOIN guard s USING (stream_id) WHERE coalesce(s.version, 0) <> g.version) AS ok)`);
+    params.push(JSON.stringify(guards.map((g) => ({ stream_id: g.streamId, version: g.version }))));
+    // Taking the organisation's head row, only once every check passed, serialises the rest of the
+    // append across its writers (see the class comment); it hands out the positions, the recorded time
+    // and the tree's frontier. An organisation's first append creates the row (a concurrent first append
+    // waits on it, then takes the update path).
+    ctes.push(`head AS (INSERT INTO okr_log_heads AS h (organisation_id, position, recorded_at, frontier)
+                SELECT ?, ?, '-infinity', '[]' FROM ok WHERE ok.ok
+                ON CONFLICT (organisation_id) DO UPDATE SET position = h.position + EXCLUDED.position
+                RETURNING h.position - ? AS base, h.recorded_at, h.frontier)`);
+    params.push(org, events.length, events.length);
+    // The head as this statement's snapshot saw it: when it is the head just taken, no append of the
+    // organisation committed between the snapshot and the lock, so what the snapshot read is current.
+    ctes.push('seen AS (SELECT position FROM okr_log_heads WHERE organisation_id = ?)');
+    params.push(org);
+    if (load !== null) {
+      ctes.push(`loaded AS (${load.text})`);
+      params.push(...load.params);
     }
-
-    // Taking the organisation's head row serialises this last step across its writers (see the class
-    // comment); it hands out the positions, the recorded time and the tree's frontier. An organisation's
-    // first append creates the row (a concurrent first append waits on it, then takes the update path).
-    const [head] = await sql.query<{ base: string; recorded_at: string | Date; frontier: string[] }>(
-      `INSERT INTO okr_log_heads AS h (organisation_id, position, recorded_at, frontier) VALUES (?, ?, '-infinity', '[]')
-       ON CONFLICT (organisation_id) DO UPDATE SET position = h.position + EXCLUDED.position
-       RETURNING h.position - ? AS base, h.recorded_at, h.frontier`,
-      [org, events.length, events.length],
+    const [claimed] = await sql.query<{
+      ok: boolean;
+      claimed: string;
+      idem: string | null;
+      guards: { stream_id: string; version: number }[] | null;
+      base: string | null;
+      recorded_at: string | Date | null;
+      frontier: string[] | null;
+      seen: string | null;
+      loaded: unknown[] | null;
+    }>(
+      `WITH ${ctes.join(',\n')}
+       SELECT ok.ok, head.base, head.recorded_at, head.frontier, (SELECT position FROM seen) AS seen,
+              (SELECT count(*) FROM claim) AS claimed, ${idempotency !== null ? '(SELECT count(*) FROM idem)' : 'NULL::bigint'} AS idem,
+              (SELECT json_agg(json_build_object('stream_id', stream_id, 'version', version)) FROM guard) AS guards,
+              ${load !== null ? '(SELECT json_agg(l) FROM loaded l)' : 'NULL::json'} AS loaded
+         FROM ok LEFT JOIN head ON true`,
+      params,
     );
-    if (head === undefined) throw new Error(`The log head of ${org} could not be taken; the log cannot be appended to.`);
-    const base = Number(head.base);
+    if (claimed === undefined || claimed.base === null || claimed.frontier === null || claimed.recorded_at === null) {
+      if (claimed !== undefined && !claimed.ok) await this.refused(sql, request, claimed);
+      throw new Error(`The log head of ${org} could not be taken; the log cannot be appended to.`);
+    }
+    const base = Number(claimed.base);
+    let loaded = claimed.loaded ?? [];
+    if (load !== null && Number(claimed.seen ?? 0) !== base) {
+      // Another append of the organisation committed after this statement's snapshot: read again, now
+      // that the head is held and nothing can change under it.
+      loaded = await sql.query(load.text, load.params);
+    }
+
     const wanted = typeof request.recordedAt === 'function' ? request.recordedAt() : request.recordedAt;
     // The head starts at -infinity (no event yet), which parses to NaN.
-    const last = new Date(head.recorded_at).getTime();
-    const recordedAt = new Date(Number.isFinite(last) ? Math.max(last, wanted.getTime()) : wanted.getTime()).toISOString();
+    const last = new Date(claimed.recorded_at).getTime();
+    const recordedAt = new Date(Number.isFinite(last) ? Math.max(last, wanted.getTime()) : wanted.getTime());
+    const recordedText = recordedAt.toISOString();
     const metadata = request.metadata;
     const payload = events.map((event, i) => ({
       position: base + i + 1,
@@ -248,46 +313,75 @@ export class EventStore {
         schemaVersion: row.schema_version,
         data: row.data,
         metadata,
-        recordedAt,
+        recordedAt: recordedText,
       });
       row.leaf_hash = leaf.toString('base64');
       return leaf;
     });
     let grown: ReturnType<typeof appendLeaves>;
     try {
-      grown = appendLeaves(head.frontier.map((h) => Buffer.from(h, 'base64')), base, leaves);
+      grown = appendLeaves(claimed.frontier.map((h) => Buffer.from(h, 'base64')), base, leaves);
     } catch (error) {
       throw new Error(`The log head of ${org} does not hold a tree of ${base} events, so nothing can be appended: it was changed. Run \`okr audit verify --full\`.`, { cause: error });
     }
     const nodes = grown.nodes
       .filter((n) => n.level > 0)
       .map((n) => ({ level: n.level, idx: n.index, hash: n.hash.toString('base64') }));
-    // One statement: the head's new frontier and time, the tree's new interior nodes, the events.
-    const rows = await sql.query<EventRow>(
+    // As stored: the data goes through JSON, as a read of the log would give it back.
+    const recorded = pending.map((event, i) => ({
+      ...event,
+      data: JSON.parse(JSON.stringify(event.data)) as unknown,
+      position: base + i + 1,
+      recordedAt: new Date(recordedText),
+    }) as RecordedEvent);
+    const folded = fold?.write(recorded, loaded) ?? { ctes: [], params: [] };
+    // One statement: the head's new frontier and time, the tree's new interior nodes, the events, the fold.
+    const [written] = await sql.query<{ events: string }>(
       `WITH head AS (UPDATE okr_log_heads SET frontier = ?::jsonb, recorded_at = ?::timestamptz WHERE organisation_id = ?),
             tree AS (INSERT INTO okr_tree_nodes (organisation_id, level, idx, hash)
                      SELECT ?, n.level, n.idx, decode(n.hash, 'base64')
-                       FROM jsonb_to_recordset(?::jsonb) AS n(level smallint, idx bigint, hash text))
-       INSERT INTO okr_events (position, organisation_id, stream_id, stream_version, type, schema_version,
-                               data, metadata, recorded_at, quarter_id, unit_id, leaf_hash)
-       SELECT e.position, ?, ?, e.stream_version, e.type, e.schema_version, e.data, ?::jsonb,
-              ?::timestamptz, e.quarter_id, e.unit_id, decode(e.leaf_hash, 'base64')
-         FROM jsonb_to_recordset(?::jsonb)
-           AS e(position bigint, stream_version int, type text, schema_version int, data jsonb,
-                quarter_id text, unit_id text, leaf_hash text)
-        ORDER BY e.position
-       RETURNING ${EVENT_COLUMNS}`,
+                       FROM jsonb_to_recordset(?::jsonb) AS n(level smallint, idx bigint, hash text)),
+            events AS (INSERT INTO okr_events (position, organisation_id, stream_id, stream_version, type, schema_version,
+                                               data, metadata, recorded_at, quarter_id, unit_id, leaf_hash)
+                       SELECT e.position, ?, ?, e.stream_version, e.type, e.schema_version, e.data, ?::jsonb,
+                              ?::timestamptz, e.quarter_id, e.unit_id, decode(e.leaf_hash, 'base64')
+                         FROM jsonb_to_recordset(?::jsonb)
+                           AS e(position bigint, stream_version int, type text, schema_version int, data jsonb,
+                                quarter_id text, unit_id text, leaf_hash text)
+                        ORDER BY e.position
+                       RETURNING position)${folded.ctes.map((c) => `,\n${c}`).join('')}
+       SELECT count(*) AS events FROM events`,
       [
-        JSON.stringify(grown.frontier.map((h) => h.toString('base64'))), recordedAt, org,
+        JSON.stringify(grown.frontier.map((h) => h.toString('base64'))), recordedText, org,
         org, JSON.stringify(nodes),
-        org, streamId, JSON.stringify(metadata), recordedAt, JSON.stringify(payload),
+        org, streamId, JSON.stringify(metadata), recordedText, JSON.stringify(payload),
+        ...folded.params,
       ],
     );
-    if (rows.length !== events.length) {
+    if (Number(written?.events ?? 0) !== events.length) {
       // Never commit half an append.
-      throw new Error(`Appended ${rows.length} of ${events.length} events to ${streamId}; the log head of ${org} is damaged.`);
+      throw new Error(`Appended ${written?.events ?? 0} of ${events.length} events to ${streamId}; the log head of ${org} is damaged.`);
     }
-    return rows.map(toRecordedEvent).sort((a, b) => a.position - b.position);
+    return recorded;
+  }
+
+  /** Throws what refused an append whose checks failed: a reused idempotency key, the stream or a guard moved. */
+  private async refused(
+    sql: Sql,
+    request: AppendRequest,
+    claimed: { claimed: string; idem: string | null; guards: { stream_id: string; version: number }[] | null },
+  ): Promise<never> {
+    const key = request.metadata.idempotencyKey;
+    if (claimed.idem !== null && Number(claimed.idem) === 0 && key !== null) throw new IdempotencyRace(key);
+    if (Number(claimed.claimed) === 0) {
+      throw new ConcurrencyError(request.streamId, request.expectedVersion, await this.streamVersion(sql, request.organisationId, request.streamId));
+    }
+    const actual = new Map((claimed.guards ?? []).map((g) => [g.stream_id, g.version]));
+    for (const guard of request.guards ?? []) {
+      const version = actual.get(guard.streamId) ?? 0;
+      if (version !== guard.version) throw new ConcurrencyError(guard.streamId, guard.version, version);
+    }
+    throw new Error(`An append to ${request.streamId} was refused for no reason its statement reported.`);
   }
 
   async streamVersion(sql: Sql, organisationId: string, streamId: string): Promise<number> {
@@ -332,6 +426,58 @@ export class EventStore {
       version: rows[0]?.stream_head ?? 0,
       events: rows.filter((r) => r.position !== null).map(toRecordedEvent),
     };
+  }
+
+  /**
+   * Several streams in one statement, each with its true version, and (when asked) the record of a
+   * command sent earlier with an idempotency key. A reference `via` another stream names the stream
+   * `prefix` + the `field` of that stream's first event (a key result's objective, say), so a command
+   * reads what its decision needs in one round trip. A reference that names no stream yet reads as
+   * version 0 and no events; one `via` a stream that does not exist is left out.
+   */
+  async readStreams(
+    sql: Sql,
+    organisationId: string,
+    refs: readonly StreamRef[],
+    idempotency: { actor: string; key: string } | null = null,
+  ): Promise<StreamsRead> {
+    const rows = await sql.query<EventRow & { ref: number; ref_stream: string | null; stream_head: number | null; idem_command: string | null; idem_hash: string | null; idem_result: unknown }>(
+      `WITH refs AS (SELECT * FROM jsonb_to_recordset(?::jsonb) AS r(i int, stream_id text, via text, field text, prefix text, skip text[])),
+            ids AS (SELECT r.i, coalesce(r.stream_id, r.prefix || (SELECT v.data ->> r.field FROM okr_events v
+                                WHERE v.organisation_id = ? AND v.stream_id = r.via AND v.stream_version = 1)) AS stream_id,
+                           coalesce(r.skip, '{}') AS skip FROM refs r),
+            idem AS (SELECT command, request_hash, result FROM okr_idempotency WHERE organisation_id = ? AND actor = ? AND key = ?)
+       SELECT ids.i AS ref, ids.stream_id AS ref_stream, s.version AS stream_head,
+              ${EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')},
+              idem.command AS idem_command, idem.request_hash AS idem_hash, idem.result AS idem_result
+         FROM ids
+         LEFT JOIN okr_streams s ON s.organisation_id = ? AND s.stream_id = ids.stream_id
+         LEFT JOIN okr_events e ON e.organisation_id = ? AND e.stream_id = ids.stream_id AND e.type <> ALL(ids.skip)
+         LEFT JOIN idem ON ids.i = 0
+        ORDER BY ids.i, e.stream_version`,
+      [
+        JSON.stringify(refs.map((r, i) => ('via' in r
+          ? { i, via: r.via, field: r.field, prefix: r.prefix, skip: r.skipTypes ?? [] }
+          : { i, stream_id: r.streamId, skip: r.skipTypes ?? [] }))),
+        organisationId, organisationId, idempotency?.actor ?? '', idempotency?.key ?? '', organisationId, organisationId,
+      ],
+    );
+    const streams: StreamsRead['streams'] = [];
+    let record: IdempotencyRecord | null = null;
+    for (const row of rows) {
+      if (row.ref === 0 && row.idem_command !== null && idempotency !== null) {
+        record = { command: row.idem_command, requestHash: row.idem_hash ?? '', result: row.idem_result };
+      }
+      if (row.ref_stream === null) continue;
+      let stream = streams.at(-1);
+      if (stream === undefined || stream.ref !== row.ref) {
+        const ref = refs[row.ref];
+        stream = { ref: row.ref, streamId: row.ref_stream, skipTypes: ref?.skipTypes ?? [], version: row.stream_head ?? 0, events: [] };
+        streams.push(stream);
+      }
+      if (row.position !== null) stream.events.push(toRecordedEvent(row));
+    }
+    return { streams, idempotency: record };
   }
 
   /**

@@ -1,17 +1,9 @@
 import type { RecordedEvent } from '../events/catalogue';
-import * as current from './currentState';
-import type {
-  CheckInDoc,
-  Doc,
-  EffortDoc,
-  KeyResultDoc,
-  ObjectiveDoc,
-  QuarterDoc,
-  RetrospectiveDoc,
-  UnitDoc,
-} from './docs';
+import type { Doc } from './docs';
+import type { ReadModelDeclaration } from './model';
+import { ALL_READ_MODELS, READ_MODELS, type ReadModelName } from './models';
 import type { Projection } from './projection';
-import { ORDER, fromModel, type ReadModel } from './readModel';
+import { DocumentReadModel, type DocumentSource, type Where } from './readModel';
 
 /** Documents of one projection, by id. */
 export class DocumentSet<D extends Doc> {
@@ -31,106 +23,47 @@ export class DocumentSet<D extends Doc> {
   }
 }
 
-/**
- * The read model as it stood after a prefix of the log: the same pure projections as the live
- * tables, folded in memory. This is how asOf queries answer "what would this have said at T".
- */
-export class MemoryReadModel implements ReadModel {
-  constructor(readonly asOf: Date | null = null) {}
+/** Every read model's documents, folded in memory from a prefix of the log. */
+class MemorySource implements DocumentSource {
+  readonly sets = new Map<string, DocumentSet<Doc>>(ALL_READ_MODELS.map((m) => [m.name, new DocumentSet<Doc>(m)]));
 
-  readonly unitDocs = new DocumentSet(current.units);
-  readonly quarterDocs = new DocumentSet(current.quarters);
-  readonly objectiveDocs = new DocumentSet(current.objectives);
-  readonly keyResultDocs = new DocumentSet(current.keyResults);
-  readonly checkInDocs = new DocumentSet(current.checkIns);
-  readonly retrospectiveDocs = new DocumentSet(current.retrospectives);
-  readonly effortDocs = new DocumentSet(current.effort);
-  private readonly sets = [
-    this.unitDocs,
-    this.quarterDocs,
-    this.objectiveDocs,
-    this.keyResultDocs,
-    this.checkInDocs,
-    this.retrospectiveDocs,
-    this.effortDocs,
-  ] as DocumentSet<Doc>[];
+  apply(event: RecordedEvent): void {
+    for (const set of this.sets.values()) set.apply(event);
+  }
+
+  async find<D extends Doc>(model: ReadModelDeclaration<D>, where: Where): Promise<D[]> {
+    const set = this.sets.get(model.name) as DocumentSet<D> | undefined;
+    if (set === undefined) throw new Error(`No read model is named ${model.name}.`);
+    const conditions = Object.entries(where);
+    if (conditions.length === 1 && conditions[0]?.[0] === 'id') {
+      const doc = set.docs.get(conditions[0][1]);
+      return doc === undefined ? [] : [doc];
+    }
+    return set.all().filter((doc) => conditions.every(([field, value]) => (doc as unknown as Record<string, unknown>)[field] === value));
+  }
+}
+
+/**
+ * The read model as it stood after a prefix of the log: the same declarations as the tables, folded in
+ * memory. The reference the history tables are tested against, and what `okr` replays offline.
+ */
+export class MemoryReadModel extends DocumentReadModel {
+  private readonly memory: MemorySource;
+
+  constructor(asOf: Date | null = null) {
+    const memory = new MemorySource();
+    super(memory, asOf, true);
+    this.memory = memory;
+  }
 
   /** Folds events (in log order) into the documents. */
   apply(events: Iterable<RecordedEvent>): this {
-    for (const event of events) for (const set of this.sets) set.apply(event);
+    for (const event of events) this.memory.apply(event);
     return this;
   }
 
-  private mine<T extends object>(value: T): T {
-    return fromModel(this, value);
-  }
-  private tagAll<T extends object>(values: T[]): T[] {
-    for (const v of values) fromModel(this, v);
-    return values;
-  }
-  private one<T extends object>(value: T | undefined): T | null {
-    return value === undefined ? null : this.mine(value);
-  }
-
-  async units(): Promise<UnitDoc[]> {
-    return this.tagAll(this.unitDocs.all().sort(ORDER.units));
-  }
-  async unit(id: string): Promise<UnitDoc | null> {
-    return this.one(this.unitDocs.docs.get(id));
-  }
-  async childUnits(id: string): Promise<UnitDoc[]> {
-    return this.tagAll(this.unitDocs.all().filter((u) => u.parentId === id).sort(ORDER.units));
-  }
-  async quarters(): Promise<QuarterDoc[]> {
-    return this.tagAll(this.quarterDocs.all().sort(ORDER.quarters));
-  }
-  async quarter(id: string): Promise<QuarterDoc | null> {
-    return this.one(this.quarterDocs.docs.get(id));
-  }
-  async objectives(filter: { quarterId: string; unitId?: string | null }): Promise<ObjectiveDoc[]> {
-    return this.tagAll(this.objectiveDocs
-      .all()
-      .filter((o) => o.quarterId === filter.quarterId && (!filter.unitId || o.unitId === filter.unitId))
-      .sort(ORDER.objectives));
-  }
-  async objective(id: string): Promise<ObjectiveDoc | null> {
-    return this.one(this.objectiveDocs.docs.get(id));
-  }
-  async contributors(objectiveId: string): Promise<ObjectiveDoc[]> {
-    return this.tagAll(this.objectiveDocs.all().filter((o) => o.parentId === objectiveId).sort(ORDER.objectives));
-  }
-  async keyResultsOf(objectiveId: string): Promise<KeyResultDoc[]> {
-    return this.tagAll(this.keyResultDocs.all().filter((k) => k.objectiveId === objectiveId).sort(ORDER.keyResults));
-  }
-  async keyResult(id: string): Promise<KeyResultDoc | null> {
-    return this.one(this.keyResultDocs.docs.get(id));
-  }
-  async checkInsOf(keyResultId: string): Promise<CheckInDoc[]> {
-    return this.tagAll(this.checkInDocs.all().filter((c) => c.keyResultId === keyResultId).sort(ORDER.checkIns));
-  }
-  async retrospectives(filter: { quarterId: string; unitId?: string | null }): Promise<RetrospectiveDoc[]> {
-    return this.tagAll(this.retrospectiveDocs
-      .all()
-      .filter((r) => r.quarterId === filter.quarterId && (!filter.unitId || r.unitId === filter.unitId))
-      .sort(ORDER.retrospectives));
-  }
-  async keyResults(filter: { quarterId: string; unitId?: string | null }): Promise<KeyResultDoc[]> {
-    return this.tagAll(
-      this.keyResultDocs
-        .all()
-        .filter((k) => k.quarterId === filter.quarterId && (!filter.unitId || k.unitId === filter.unitId))
-        .sort(ORDER.keyResults),
-    );
-  }
-  async checkIns(filter: { quarterId: string }): Promise<CheckInDoc[]> {
-    return this.tagAll(this.checkInDocs.all().filter((c) => c.quarterId === filter.quarterId).sort(ORDER.checkIns));
-  }
-  async efforts(filter: { quarterId: string }): Promise<EffortDoc[]> {
-    return this.tagAll(
-      this.effortDocs.all().filter((e) => e.quarterId === filter.quarterId).sort((a, b) => (a.id < b.id ? -1 : 1)),
-    );
-  }
-  async effort(unitId: string, quarterId: string): Promise<EffortDoc | null> {
-    return this.one(this.effortDocs.docs.get(`${unitId}/${quarterId}`));
+  /** One read model's documents, by id. */
+  documents<N extends ReadModelName>(name: N): DocumentSet<Doc> {
+    return this.memory.sets.get(READ_MODELS[name].name) as DocumentSet<Doc>;
   }
 }

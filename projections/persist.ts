@@ -1,93 +1,24 @@
-import type { EntityClass } from '@mikro-orm/core';
-import type { EntityManager } from '@mikro-orm/postgresql';
 import type { RecordedEvent } from '../events/catalogue';
 import { textArray, type Sql } from '../events/sql';
-import * as current from './currentState';
 import type { Doc } from './docs';
-import {
-  CheckInView,
-  EffortView,
-  KeyResultView,
-  ObjectiveView,
-  QuarterView,
-  RetrospectiveView,
-  UnitView,
-} from './entities';
-import type { Projection } from './projection';
-import { sqlOf } from './sql';
+import type { ReadModelDeclaration } from './model';
+import { ALL_READ_MODELS } from './models';
 
-/** A projection together with the table its documents live in. */
-export interface Binding<D extends Doc = Doc> {
-  projection: Projection<D>;
-  entity: EntityClass<D>;
-}
+/*
+ * Persisting read models, from their declarations alone. An append folds its events into every read
+ * model in two steps, each one part of a statement the append sends anyway (src/ledger.ts):
+ *   1. load the documents the events touch (loadQuery: one SELECT over every table, rows as jsonb);
+ *   2. evolve them in memory (evolveDocuments) and write, per read model, the current documents
+ *      (INSERT .. ON CONFLICT), the end of their open versions in the history table, and their new
+ *      versions (writeCtes: common table expressions of the append's last statement).
+ * applyToTables does both on its own (two statements), for a rebuild's catch-up.
+ */
 
-const bind = <D extends Doc>(projection: Projection<D>, entity: EntityClass<D>): Binding => ({
-  projection,
-  entity,
-}) as unknown as Binding;
+const quoted = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
-/** The current-state projections, written in the same transaction as the events they fold. */
-export const INLINE_PROJECTIONS: readonly Binding[] = [
-  bind(current.units, UnitView),
-  bind(current.quarters, QuarterView),
-  bind(current.objectives, ObjectiveView),
-  bind(current.keyResults, KeyResultView),
-  bind(current.checkIns, CheckInView),
-  bind(current.retrospectives, RetrospectiveView),
-  bind(current.effort, EffortView),
-];
-
-interface Column {
-  property: string;
-  column: string;
-  /** The SQL type, as the entity declares it. */
-  type: string;
-}
-
-export interface TableShape {
-  table: string;
-  /** Every version of every document, each valid for the log positions [valid_from, valid_to). */
-  history: string;
-  columns: Column[];
-}
-
-const quoteId = (name: string): string => `"${name.replace(/"/g, '""')}"`;
-const shapes = new WeakMap<object, TableShape>();
-
-/** The history table of a read-model table: its versions by log position (Migration20261205000001TemporalReadModels). */
-export const historyTableOf = (table: string): string => `${table}_history`;
-
-/** Table and column names and types of an entity, from MikroORM's metadata (computed once). */
-export function shapeOf(em: EntityManager, entity: EntityClass<Doc>): TableShape {
-  const known = shapes.get(entity);
-  if (known) return known;
-  const meta = em.getMetadata().get(entity.name);
-  const shape = {
-    table: meta.tableName,
-    history: historyTableOf(meta.tableName),
-    columns: Object.values(meta.properties).map((p) => ({
-      property: p.name,
-      column: p.fieldNames[0] ?? p.name,
-      type: p.columnTypes[0] ?? 'text',
-    })),
-  };
-  shapes.set(entity, shape);
-  return shape;
-}
-
-/** A row as a document: property names, Dates for timestamps, numbers for bigints. */
-export function toDoc(shape: TableShape, row: Record<string, unknown>): Doc {
-  const doc: Record<string, unknown> = {};
-  for (const { property, column, type } of shape.columns) {
-    const value = row[column];
-    if (value === null || value === undefined) doc[property] = null;
-    else if (type.startsWith('timestamp')) doc[property] = value instanceof Date ? value : new Date(String(value));
-    else if (type === 'bigint') doc[property] = Number(value);
-    else doc[property] = value;
-  }
-  return doc as unknown as Doc;
-}
+/** Where a read model's tables are written: the live ones, or a rebuild's new ones beside them. */
+export type TableOf = (table: string) => string;
+const live: TableOf = (table) => table;
 
 /** A document as it became at a log position (null: it was removed there). */
 export interface Version {
@@ -96,131 +27,189 @@ export interface Version {
   position: number;
 }
 
+/** What one read model writes for a batch of events. */
+export interface ModelWrite {
+  model: ReadModelDeclaration;
+  /** The documents as they now are (the removed ones excepted). */
+  docs: Doc[];
+  /** Ids of documents removed. */
+  removed: string[];
+  /** In log order, every state a document took (each valid from its position to the next one's). */
+  versions: Version[];
+}
+
+/** The documents already stored, by read model name and id. */
+export type Loaded = ReadonlyMap<string, ReadonlyMap<string, Doc>>;
+
 /**
- * Reads and writes one projection's table with plain statements shaped by the entity's metadata:
- * one SELECT for the documents a batch touches, and one statement that writes the current documents
- * (INSERT .. ON CONFLICT), closes their open versions in the history table and inserts the new ones.
- * These run inside the append's transaction, where every microsecond is spent while appends of the
- * organisation are serialised.
+ * The documents each read model needs before it can fold `events`: their ids, for every model whose
+ * events read the document before (`createsOnly` models never do). Keys depend only on what the events
+ * say and on their stream and version, so they can be computed before the events have positions.
  */
-export class ProjectionTable {
-  constructor(
-    private readonly sql: Sql,
-    private readonly shape: TableShape,
-  ) {}
-
-  static of(em: EntityManager, sql: Sql, entity: EntityClass<Doc>, tableOf: (table: string) => string = (t) => t): ProjectionTable {
-    const shape = shapeOf(em, entity);
-    return new ProjectionTable(sql, { ...shape, table: tableOf(shape.table), history: tableOf(shape.history) });
+export function documentsTouched(
+  events: readonly RecordedEvent[],
+  models: readonly ReadModelDeclaration[] = ALL_READ_MODELS,
+): Map<ReadModelDeclaration, string[]> {
+  const touched = new Map<ReadModelDeclaration, string[]>();
+  for (const model of models) {
+    if (model.createsOnly) continue;
+    const keys = new Set<string>();
+    for (const event of events) if (model.handles.has(event.type)) keys.add(model.key(event));
+    if (keys.size > 0) touched.set(model, [...keys]);
   }
-
-  async load(organisationId: string, ids: readonly string[]): Promise<Doc[]> {
-    const rows = await this.sql.query<Record<string, unknown>>(
-      `SELECT * FROM ${quoteId(this.shape.table)}
-        WHERE organisation_id = ? AND id = ANY(?::text[])`,
-      [organisationId, textArray(ids)],
-    );
-    return rows.map((row) => toDoc(this.shape, row));
-  }
-
-  private rowOf(doc: Doc): Record<string, unknown> {
-    const row: Record<string, unknown> = {};
-    for (const c of this.shape.columns) {
-      const value = (doc as unknown as Record<string, unknown>)[c.property];
-      row[c.column] = value instanceof Date ? value.toISOString() : value;
-    }
-    return row;
-  }
-
-  /**
-   * Writes the documents' current state and their versions, in one statement. `versions` lists, in
-   * log order, every state a document took (each valid from its position to the next one's); the
-   * document's open version in the history table is closed at its first new position.
-   */
-  async write(organisationId: string, docs: readonly Doc[], versions: readonly Version[]): Promise<void> {
-    if (docs.length === 0 && versions.length === 0) return;
-    const { table, history, columns } = this.shape;
-    const names = columns.map((c) => quoteId(c.column)).join(', ');
-    const record = columns.map((c) => `${quoteId(c.column)} ${c.type}`).join(', ');
-    const updates = columns
-      .filter((c) => c.column !== 'organisation_id' && c.column !== 'id')
-      .map((c) => `${quoteId(c.column)} = EXCLUDED.${quoteId(c.column)}`)
-      .join(', ');
-    // Even a projection whose events create whole documents may replace one (a unit's retrospective of a
-    // quarter, recorded again), so the open version of every id written is closed (an index lookup).
-    const firstAt = new Map<string, number>();
-    for (const v of versions) if (!firstAt.has(v.id)) firstAt.set(v.id, v.position);
-    // Each version ends where the next version of the same document begins: one pass from the end.
-    const nextAt = new Map<string, number>();
-    const rows: Record<string, unknown>[] = [];
-    for (let i = versions.length - 1; i >= 0; i -= 1) {
-      const v = versions[i] as Version;
-      if (v.doc !== null) rows.push({ ...this.rowOf(v.doc), valid_from: v.position, valid_to: nextAt.get(v.id) ?? null });
-      nextAt.set(v.id, v.position);
-    }
-    rows.reverse();
-    await this.sql.query(
-      `WITH cur AS (INSERT INTO ${quoteId(table)} (${names})
-                    SELECT ${names} FROM jsonb_to_recordset(?::jsonb) AS r(${record})
-                    ON CONFLICT (organisation_id, id) DO UPDATE SET ${updates}),
-            closed AS (UPDATE ${quoteId(history)} h SET valid_to = c.at
-                         FROM jsonb_to_recordset(?::jsonb) AS c(id text, at bigint)
-                        WHERE h.organisation_id = ? AND h.id = c.id AND h.valid_to IS NULL)
-       INSERT INTO ${quoteId(history)} (${names}, valid_from, valid_to)
-       SELECT ${names}, valid_from, valid_to FROM jsonb_to_recordset(?::jsonb) AS r(${record}, valid_from bigint, valid_to bigint)`,
-      [
-        JSON.stringify(docs.map((d) => this.rowOf(d))),
-        JSON.stringify([...firstAt].map(([id, at]) => ({ id, at }))),
-        organisationId,
-        JSON.stringify(rows),
-      ],
-    );
-  }
-
-  async remove(organisationId: string, ids: readonly string[]): Promise<void> {
-    if (ids.length === 0) return;
-    await this.sql.query(
-      `DELETE FROM ${quoteId(this.shape.table)}
-        WHERE organisation_id = ? AND id = ANY(?::text[])`,
-      [organisationId, textArray(ids)],
-    );
-  }
+  return touched;
 }
 
 /**
- * Folds `events` (all of one organisation, in log order) into the bound tables: loads the documents
- * they touch in one query per projection, evolves them in memory, and writes each back once.
+ * One SELECT over every table touched: rows `(m, d)` with the read model's name and the row as jsonb.
+ * Null when nothing needs loading.
  */
-export async function applyToTables(
-  em: EntityManager,
+export function loadQuery(
+  organisationId: string,
+  touched: ReadonlyMap<ReadModelDeclaration, readonly string[]>,
+  tableOf: TableOf = live,
+): { text: string; params: unknown[] } | null {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  for (const [model, ids] of touched) {
+    parts.push(`SELECT ?::text AS m, to_jsonb(t) AS d FROM ${quoted(tableOf(model.table))} t WHERE t.organisation_id = ? AND t.id = ANY(?::text[])`);
+    params.push(model.name, organisationId, textArray(ids));
+  }
+  return parts.length === 0 ? null : { text: parts.join(' UNION ALL '), params };
+}
+
+/** The loaded rows (`(m, d)`, as loadQuery returns them) as documents by read model and id. */
+export function loadedDocuments(rows: readonly { m: string; d: Record<string, unknown> }[], models: readonly ReadModelDeclaration[] = ALL_READ_MODELS): Loaded {
+  const byName = new Map(models.map((m) => [m.name, m]));
+  const loaded = new Map<string, Map<string, Doc>>();
+  for (const { m, d } of rows) {
+    const model = byName.get(m);
+    if (model === undefined) continue;
+    const doc = model.toDoc(d);
+    let docs = loaded.get(m);
+    if (docs === undefined) loaded.set(m, (docs = new Map()));
+    docs.set(doc.id, doc);
+  }
+  return loaded;
+}
+
+/** Folds `events` (of one organisation, in log order, with their positions) into the loaded documents. */
+export function evolveDocuments(
   events: readonly RecordedEvent[],
-  bindings: readonly Binding[] = INLINE_PROJECTIONS,
-  /** Where each table is written instead (a rebuild builds beside the live tables). */
-  tableOf: (table: string) => string = (table) => table,
-): Promise<void> {
-  const sql = sqlOf(em);
-  const first = events[0];
-  if (first === undefined) return;
-  const organisationId = first.metadata.organisationId;
-  for (const { projection, entity } of bindings) {
-    const relevant = events.filter((e) => projection.handles.has(e.type));
+  loaded: Loaded,
+  models: readonly ReadModelDeclaration[] = ALL_READ_MODELS,
+): ModelWrite[] {
+  const writes: ModelWrite[] = [];
+  for (const model of models) {
+    const relevant = events.filter((e) => model.handles.has(e.type));
     if (relevant.length === 0) continue;
-    const table = ProjectionTable.of(em, sql, entity, tableOf);
-    const keys = [...new Set(relevant.map((e) => projection.key(e)))];
-    const docs = new Map<string, Doc | null>();
-    if (!projection.createsOnly) {
-      for (const doc of await table.load(organisationId, keys)) docs.set(doc.id, doc);
-    }
+    const docs = new Map<string, Doc | null>(loaded.get(model.name) ?? []);
     const versions: Version[] = [];
     for (const event of relevant) {
-      const key = projection.key(event);
+      const key = model.key(event);
       const before = docs.get(key) ?? null;
-      const after = projection.evolve(before, event);
+      const after = model.evolve(before, event);
       docs.set(key, after);
       // A version wherever the document changed (an event it ignores leaves the same object).
       if (after !== before) versions.push({ doc: after, id: key, position: event.position });
     }
-    await table.write(organisationId, [...docs.values()].filter((d): d is Doc => d !== null), versions);
-    await table.remove(organisationId, [...docs.entries()].filter(([, d]) => d === null).map(([k]) => k));
+    const changed = new Set(versions.map((v) => v.id));
+    writes.push({
+      model,
+      docs: [...docs.entries()].filter((e): e is [string, Doc] => e[1] !== null && changed.has(e[0])).map(([, d]) => d),
+      removed: [...docs.entries()].filter(([id, d]) => d === null && changed.has(id)).map(([id]) => id),
+      versions,
+    });
   }
+  return writes;
+}
+
+/**
+ * The history rows of a batch of versions: each valid from its position until the next version of the
+ * same document in the batch (open when none), and, per document, the position where its version
+ * stored before ends.
+ */
+export function historyRows(model: ReadModelDeclaration, versions: readonly Version[]): { rows: Record<string, unknown>[]; closes: { id: string; at: number }[] } {
+  const firstAt = new Map<string, number>();
+  for (const v of versions) if (!firstAt.has(v.id)) firstAt.set(v.id, v.position);
+  // Each version ends where the next version of the same document begins: one pass from the end.
+  const nextAt = new Map<string, number>();
+  const rows: Record<string, unknown>[] = [];
+  for (let i = versions.length - 1; i >= 0; i -= 1) {
+    const v = versions[i] as Version;
+    if (v.doc !== null) rows.push({ ...model.toRow(v.doc), valid_from: v.position, valid_to: nextAt.get(v.id) ?? null });
+    nextAt.set(v.id, v.position);
+  }
+  rows.reverse();
+  return { rows, closes: [...firstAt].map(([id, at]) => ({ id, at })) };
+}
+
+/**
+ * The writes as common table expressions for one statement (names start with `prefix`), with their
+ * parameters in order. An immutable model's documents have no earlier version to close.
+ */
+export function writeCtes(
+  organisationId: string,
+  writes: readonly ModelWrite[],
+  tableOf: TableOf = live,
+  prefix = 'rm',
+): { ctes: string[]; params: unknown[] } {
+  const ctes: string[] = [];
+  const params: unknown[] = [];
+  writes.forEach(({ model, docs, removed, versions }, i) => {
+    const table = quoted(tableOf(model.table));
+    const history = quoted(tableOf(model.history));
+    const names = model.columns.map((c) => quoted(c.name)).join(', ');
+    const record = model.columns.map((c) => `${quoted(c.name)} ${c.sql}`).join(', ');
+    const updates = model.columns
+      .filter((c) => c.name !== 'organisation_id' && c.name !== 'id')
+      .map((c) => `${quoted(c.name)} = EXCLUDED.${quoted(c.name)}`)
+      .join(', ');
+    const name = `${prefix}${i}`;
+    if (docs.length > 0) {
+      ctes.push(`${name}_cur AS (INSERT INTO ${table} (${names}) SELECT ${names} FROM jsonb_to_recordset(?::jsonb) AS r(${record})
+                 ON CONFLICT (organisation_id, id) DO UPDATE SET ${updates})`);
+      params.push(JSON.stringify(docs.map((d) => model.toRow(d))));
+    }
+    if (removed.length > 0) {
+      ctes.push(`${name}_del AS (DELETE FROM ${table} WHERE organisation_id = ? AND id = ANY(?::text[]))`);
+      params.push(organisationId, textArray(removed));
+    }
+    if (versions.length === 0) return;
+    const { rows, closes } = historyRows(model, versions);
+    // Even a model whose events make whole documents may replace one (a unit's retrospective of a
+    // quarter, recorded again), so the open version of every id written is closed (an index lookup).
+    if (!model.immutable) {
+      ctes.push(`${name}_closed AS (UPDATE ${history} h SET valid_to = c.at FROM jsonb_to_recordset(?::jsonb) AS c(id text, at bigint)
+                 WHERE h.organisation_id = ? AND h.id = c.id AND h.valid_to IS NULL)`);
+      params.push(JSON.stringify(closes), organisationId);
+    }
+    if (rows.length > 0) {
+      ctes.push(`${name}_hist AS (INSERT INTO ${history} (${names}, valid_from, valid_to)
+                 SELECT ${names}, valid_from, valid_to FROM jsonb_to_recordset(?::jsonb) AS r(${record}, valid_from bigint, valid_to bigint))`);
+      params.push(JSON.stringify(rows));
+    }
+  });
+  return { ctes, params };
+}
+
+/**
+ * Folds `events` (all of one organisation, in log order) into the read models' tables on its own: one
+ * statement loads the documents they touch, one writes them and their versions. A rebuild's catch-up
+ * uses it; appends fold the same steps into their own statements (src/ledger.ts).
+ */
+export async function applyToTables(
+  sql: Sql,
+  events: readonly RecordedEvent[],
+  models: readonly ReadModelDeclaration[] = ALL_READ_MODELS,
+  /** Where each table is written instead (a rebuild builds beside the live tables). */
+  tableOf: TableOf = live,
+): Promise<void> {
+  const first = events[0];
+  if (first === undefined) return;
+  const organisationId = first.metadata.organisationId;
+  const load = loadQuery(organisationId, documentsTouched(events, models), tableOf);
+  const loaded = load === null ? new Map() : loadedDocuments(await sql.query<{ m: string; d: Record<string, unknown> }>(load.text, load.params), models);
+  const { ctes, params } = writeCtes(organisationId, evolveDocuments(events, loaded, models), tableOf);
+  if (ctes.length > 0) await sql.query(`WITH ${ctes.join(',\n')} SELECT 1`, params);
 }

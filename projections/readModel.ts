@@ -1,30 +1,12 @@
-import DataLoader from 'dataloader';
-import type { EntityClass } from '@mikro-orm/core';
-import type { EntityManager } from '@mikro-orm/postgresql';
-import type {
-  CheckInDoc,
-  Doc,
-  EffortDoc,
-  KeyResultDoc,
-  ObjectiveDoc,
-  QuarterDoc,
-  RetrospectiveDoc,
-  UnitDoc,
-} from './docs';
-import {
-  CheckInView,
-  EffortView,
-  KeyResultView,
-  ObjectiveView,
-  QuarterView,
-  RetrospectiveView,
-  UnitView,
-  rowToDoc,
-} from './entities';
+import type { CheckInDoc, Doc, EffortDoc, KeyResultDoc, ObjectiveDoc, QuarterDoc, RetrospectiveDoc, UnitDoc } from './docs';
+import type { ReadModelDeclaration } from './model';
+import { checkIns, effort, keyResults, objectives, quarters, retrospectives, units } from './models';
+import { unitQuarterKey } from './models/retrospectives';
 
 /**
- * What the API reads. Implemented over the inline tables (live state) and, for asOf queries, over
- * documents replayed in memory: resolvers cannot tell which.
+ * What the API reads. One implementation (DocumentReadModel) over three sources of documents: the live
+ * tables, the history tables at a position of the organisation's log (asOf), and an in-memory fold of
+ * the log (the reference tests compare with): resolvers cannot tell which.
  */
 export interface ReadModel {
   /** The instant this model describes; null for the live tables ("now"). */
@@ -50,6 +32,15 @@ export interface ReadModel {
   efforts(filter: { quarterId: string }): Promise<EffortDoc[]>;
 }
 
+/** Field = value conditions on a read model's documents: `id`, or the fields of one of its lookups. */
+export type Where = Readonly<Record<string, string>>;
+
+/** Where documents come from. */
+export interface DocumentSource {
+  /** The documents of `model` whose fields equal `where` (every one of the organisation's when empty), in no order. */
+  find<D extends Doc>(model: ReadModelDeclaration<D>, where: Where): Promise<D[]>;
+}
+
 const SOURCE = Symbol('okr.readModel');
 
 /**
@@ -66,131 +57,79 @@ export function modelOf(value: object): ReadModel | undefined {
   return (value as { [SOURCE]?: ReadModel })[SOURCE];
 }
 
-/** Orders documents by a creation field, then id, so every list has a stable order. */
-const byThenId = <D extends Doc>(field: keyof D) => (a: D, b: D): number => {
-  const x = a[field] as unknown as Date | number | string;
-  const y = b[field] as unknown as Date | number | string;
-  const cx = x instanceof Date ? x.getTime() : x;
-  const cy = y instanceof Date ? y.getTime() : y;
-  if (cx < cy) return -1;
-  if (cx > cy) return 1;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-};
+/** A quarter, and a unit when given. */
+const scope = (filter: { quarterId: string; unitId?: string | null }): Where =>
+  filter.unitId ? { quarterId: filter.quarterId, unitId: filter.unitId } : { quarterId: filter.quarterId };
 
-export const ORDER = {
-  units: byThenId<UnitDoc>('seq'),
-  quarters: byThenId<QuarterDoc>('startsOn'),
-  objectives: byThenId<ObjectiveDoc>('seq'),
-  keyResults: byThenId<KeyResultDoc>('seq'),
-  /** Oldest first by effective time; the stream version breaks ties in recording order. */
-  checkIns: (a: CheckInDoc, b: CheckInDoc): number =>
-    a.asOf.getTime() - b.asOf.getTime() || a.version - b.version,
-  retrospectives: byThenId<RetrospectiveDoc>('recordedAt'),
-} as const;
-
-/** Reads the live tables of one organisation, batching per request (one DataLoader per lookup). */
-export class TableReadModel implements ReadModel {
-  readonly asOf = null;
-  private readonly byId = new Map<EntityClass<Doc>, DataLoader<string, Doc | null>>();
-  private readonly byObjective: DataLoader<string, KeyResultDoc[]>;
-  private readonly byKeyResult: DataLoader<string, CheckInDoc[]>;
-  private readonly byParentObjective: DataLoader<string, ObjectiveDoc[]>;
-  private readonly byParentUnit: DataLoader<string, UnitDoc[]>;
-
+/**
+ * The ReadModel over a source of documents: every method is one lookup of a read model's declaration,
+ * answered in the declaration's order. Documents of a model that describes a past instant are marked
+ * with it (fromModel).
+ */
+export class DocumentReadModel implements ReadModel {
   constructor(
-    private readonly em: EntityManager,
-    private readonly organisationId: string,
-  ) {
-    this.byObjective = this.grouped(KeyResultView, 'objectiveId', ORDER.keyResults);
-    this.byKeyResult = this.grouped(CheckInView, 'keyResultId', ORDER.checkIns);
-    this.byParentObjective = this.grouped(ObjectiveView, 'parentId', ORDER.objectives);
-    this.byParentUnit = this.grouped(UnitView, 'parentId', ORDER.units);
+    private readonly source: DocumentSource,
+    readonly asOf: Date | null,
+    /** Whether documents are marked as read from this model (everything but the live tables). */
+    private readonly marks: boolean = asOf !== null,
+  ) {}
+
+  private async list<D extends Doc>(model: ReadModelDeclaration<D>, where: Where): Promise<D[]> {
+    const docs = [...(await this.source.find(model, where))].sort(model.order);
+    if (this.marks) for (const doc of docs) fromModel(this, doc);
+    return docs;
   }
 
-  private async rows<D extends Doc>(entity: EntityClass<D>, where: Record<string, unknown>): Promise<D[]> {
-    return ((await this.em
-      .createQueryBuilder(entity as EntityClass<Doc>)
-      .select('*')
-      .where({ organisationId: this.organisationId, ...where })
-      .execute('all')) as unknown as D[]).map(rowToDoc);
+  private async one<D extends Doc>(model: ReadModelDeclaration<D>, id: string): Promise<D | null> {
+    return (await this.list(model, { id }))[0] ?? null;
   }
 
-  private grouped<D extends Doc>(entity: EntityClass<D>, field: keyof D & string, order: (a: D, b: D) => number) {
-    return new DataLoader<string, D[]>(async (keys) => {
-      const rows = await this.rows(entity, { [field]: { $in: [...keys] } });
-      const groups = new Map<string, D[]>(keys.map((k) => [k, []]));
-      for (const row of rows) groups.get(row[field] as unknown as string)?.push(row);
-      return keys.map((k) => (groups.get(k) ?? []).sort(order));
-    });
+  units(): Promise<UnitDoc[]> {
+    return this.list(units, {});
   }
-
-  private loader<D extends Doc>(entity: EntityClass<D>): DataLoader<string, D | null> {
-    let loader = this.byId.get(entity as EntityClass<Doc>);
-    if (!loader) {
-      loader = new DataLoader<string, Doc | null>(async (ids) => {
-        const rows = await this.rows(entity as EntityClass<Doc>, { id: { $in: [...ids] } });
-        const found = new Map(rows.map((r) => [r.id, r]));
-        return ids.map((id) => found.get(id) ?? null);
-      });
-      this.byId.set(entity as EntityClass<Doc>, loader);
-    }
-    return loader as unknown as DataLoader<string, D | null>;
+  unit(id: string): Promise<UnitDoc | null> {
+    return this.one(units, id);
   }
-
-  async units() {
-    return (await this.rows(UnitView, {})).sort(ORDER.units);
+  childUnits(id: string): Promise<UnitDoc[]> {
+    return this.list(units, { parentId: id });
   }
-  unit(id: string) {
-    return this.loader(UnitView).load(id);
+  quarters(): Promise<QuarterDoc[]> {
+    return this.list(quarters, {});
   }
-  childUnits(id: string) {
-    return this.byParentUnit.load(id);
+  quarter(id: string): Promise<QuarterDoc | null> {
+    return this.one(quarters, id);
   }
-  async quarters() {
-    return (await this.rows(QuarterView, {})).sort(ORDER.quarters);
+  objectives(filter: { quarterId: string; unitId?: string | null }): Promise<ObjectiveDoc[]> {
+    return this.list(objectives, scope(filter));
   }
-  quarter(id: string) {
-    return this.loader(QuarterView).load(id);
+  objective(id: string): Promise<ObjectiveDoc | null> {
+    return this.one(objectives, id);
   }
-  async objectives(filter: { quarterId: string; unitId?: string | null }) {
-    const where: Record<string, unknown> = { quarterId: filter.quarterId };
-    if (filter.unitId) where.unitId = filter.unitId;
-    const rows = await this.rows(ObjectiveView, where);
-    for (const row of rows) this.loader(ObjectiveView).prime(row.id, row);
-    return rows.sort(ORDER.objectives);
+  contributors(objectiveId: string): Promise<ObjectiveDoc[]> {
+    return this.list(objectives, { parentId: objectiveId });
   }
-  objective(id: string) {
-    return this.loader(ObjectiveView).load(id);
+  keyResultsOf(objectiveId: string): Promise<KeyResultDoc[]> {
+    return this.list(keyResults, { objectiveId });
   }
-  contributors(objectiveId: string) {
-    return this.byParentObjective.load(objectiveId);
+  keyResult(id: string): Promise<KeyResultDoc | null> {
+    return this.one(keyResults, id);
   }
-  keyResultsOf(objectiveId: string) {
-    return this.byObjective.load(objectiveId);
+  checkInsOf(keyResultId: string): Promise<CheckInDoc[]> {
+    return this.list(checkIns, { keyResultId });
   }
-  keyResult(id: string) {
-    return this.loader(KeyResultView).load(id);
+  retrospectives(filter: { quarterId: string; unitId?: string | null }): Promise<RetrospectiveDoc[]> {
+    return this.list(retrospectives, scope(filter));
   }
-  checkInsOf(keyResultId: string) {
-    return this.byKeyResult.load(keyResultId);
+  effort(unitId: string, quarterId: string): Promise<EffortDoc | null> {
+    return this.one(effort, unitQuarterKey(unitId, quarterId));
   }
-  async retrospectives(filter: { quarterId: string; unitId?: string | null }) {
-    const where: Record<string, unknown> = { quarterId: filter.quarterId };
-    if (filter.unitId) where.unitId = filter.unitId;
-    return (await this.rows(RetrospectiveView, where)).sort(ORDER.retrospectives);
+  keyResults(filter: { quarterId: string; unitId?: string | null }): Promise<KeyResultDoc[]> {
+    return this.list(keyResults, scope(filter));
   }
-  async effort(unitId: string, quarterId: string) {
-    return (await this.loader(EffortView).load(`${unitId}/${quarterId}`)) ?? null;
+  checkIns(filter: { quarterId: string }): Promise<CheckInDoc[]> {
+    return this.list(checkIns, { quarterId: filter.quarterId });
   }
-  async keyResults(filter: { quarterId: string; unitId?: string | null }) {
-    const where: Record<string, unknown> = { quarterId: filter.quarterId };
-    if (filter.unitId) where.unitId = filter.unitId;
-    return (await this.rows(KeyResultView, where)).sort(ORDER.keyResults);
-  }
-  async checkIns(filter: { quarterId: string }) {
-    return (await this.rows(CheckInView, { quarterId: filter.quarterId })).sort(ORDER.checkIns);
-  }
-  async efforts(filter: { quarterId: string }) {
-    return (await this.rows(EffortView, { quarterId: filter.quarterId })).sort((a, b) => (a.id < b.id ? -1 : 1));
+  efforts(filter: { quarterId: string }): Promise<EffortDoc[]> {
+    return this.list(effort, { quarterId: filter.quarterId });
   }
 }

@@ -18,8 +18,8 @@ export interface Context {
   read: ReadModel;
   /** Replaces `read` with a fresh one (no cached rows), after a write. */
   refreshRead(): void;
-  /** The quarter's read model as it stood at `at`, replayed from the log. */
-  readAsOf(at: Date, quarterId: string): Promise<ReadModel>;
+  /** The read model as it stood at `at` (from the history tables, at the organisation's log position then). */
+  readAsOf(at: Date): Promise<ReadModel>;
   /** New events from now on that match the filter (the live subscription). */
   feed(filter: { quarterId?: string | null; unitId?: string | null }): AsyncIterableIterator<RecordedEvent>;
   /** The organisation's log as an auditor checks it: verification, signed checkpoints, proofs. */

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { organisationOption, type Config } from './config';
 import { EXIT_OK, EXIT_USAGE, EXIT_FAILED, UsageError, checkpointKeysOf, configFrom, stringFlag, withDatabase, type CliCommand, type FlagSpec, type Io } from './cliSupport';
 import { ExportFlagError, parseExportFlags, runExport, type ExportOptions } from './export';
-import { DEFAULT_REBUILD_BATCH_SIZE, PROJECTION_NAMES, UnknownProjectionError, parseBatchSize, runRebuild, selectBindings } from './rebuild';
+import { DEFAULT_REBUILD_BATCH_SIZE, PROJECTION_NAMES, UnknownProjectionError, parseBatchSize, runRebuild, selectModels } from './rebuild';
 import { SeedRefusedError, seedDemo, type SeedSummary } from './seed';
 import { SignJWT } from 'jose';
 import { AUDIT_COMMANDS } from './auditCli';
@@ -147,7 +147,7 @@ export const rebuildCommand: CliCommand = {
   async run(invocation) {
     const names = [...invocation.positionals];
     try {
-      selectBindings(names);
+      selectModels(names);
     } catch (error) {
       if (error instanceof UnknownProjectionError) throw new UsageError(error.message, rebuildCommand);
       throw error;

@@ -9,6 +9,7 @@ import type {
   UnitEvent,
 } from '../events/catalogue';
 import { streamId } from '../events/catalogue';
+import type { StreamRef } from '../events/store';
 import type { Actor, Ledger, StreamReader } from './ledger';
 
 /*
@@ -62,6 +63,13 @@ async function loadObjectiveContext(read: StreamReader, objectiveId: string) {
 }
 
 type Options = domain.CommandOptions;
+
+/** The stream of the aggregate another stream's first event names (a key result's objective, say). */
+const via = (stream: string, field: 'objectiveId' | 'quarterId', kind: 'objective' | 'quarter'): StreamRef => ({
+  via: stream,
+  field,
+  prefix: streamId[kind](''),
+});
 type Decided = Promise<DomainEvent[]>;
 
 /** What the actor may change: admins manage everything, members their units' OKRs, the rest nothing. */
@@ -91,6 +99,7 @@ export class Commands implements domain.OkrCommands {
     result: R,
     decide: (read: StreamReader, at: string) => Decided,
     options: Options = {},
+    prefetch: readonly StreamRef[] = [],
   ): Promise<domain.CommandOutcome<R>> {
     const { role } = this.access;
     if (role === 'analyst' || role === 'auditor') {
@@ -99,7 +108,7 @@ export class Commands implements domain.OkrCommands {
     if (ADMIN_COMMANDS.has(name) && role !== 'admin') {
       return Promise.reject(domain.forbidden('ADMIN_ONLY', 'Only an admin manages units and quarters.'));
     }
-    return this.ledger.execute(this.actor, { name, input, target, result, decide }, options);
+    return this.ledger.execute(this.actor, { name, input, target, result, decide, prefetch }, options);
   }
 
   /** Members change only the OKRs of the units their token names. */
@@ -187,7 +196,7 @@ export class Commands implements domain.OkrCommands {
         const context = await loadObjectiveContext(read, objectiveId);
         this.mayChange(context.objective.unitId);
         return decide(context, read);
-      }, options);
+      }, options, [via(streamId.objective(objectiveId), 'quarterId', 'quarter')]);
   }
 
   defineKeyResult(input: Omit<domain.DefineKeyResult, 'keyResultId'>, options?: Options) {
@@ -230,7 +239,11 @@ export class Commands implements domain.OkrCommands {
         const context = await loadKeyResultContext(read, keyResultId);
         this.mayChange(context.keyResult.unitId);
         return decide(context, at);
-      }, options);
+      }, options, [
+        { streamId: streamId.keyResult(keyResultId), skipTypes: domain.KEY_RESULT_STATE_IGNORES },
+        via(streamId.keyResult(keyResultId), 'objectiveId', 'objective'),
+        via(streamId.keyResult(keyResultId), 'quarterId', 'quarter'),
+      ]);
   }
 
   recordRetrospective(input: domain.RecordRetrospective, options?: Options) {

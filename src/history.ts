@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { EventStore } from '../events/store';
 import type { ReadModel } from '../projections/readModel';
-import { TemporalReadModel } from '../projections/temporalReadModel';
+import { TemporalReadModel } from '../projections/tables';
 import { sqlOf } from './database';
 
 /**
@@ -23,8 +23,8 @@ export class History {
     return this.store.positionAt(sqlOf(this.orm.em.fork()), organisationId, at);
   }
 
-  /** The organisation's read model as it stood at `at` (every quarter of it; `quarterId` is what the caller reads). */
-  async quarterAt(organisationId: string, _quarterId: string, at: Date): Promise<ReadModel> {
+  /** The organisation's read model as it stood at `at`. */
+  async at(organisationId: string, at: Date): Promise<ReadModel> {
     return new TemporalReadModel(this.orm.em.fork(), organisationId, await this.positionAt(organisationId, at), at);
   }
 }

@@ -5,8 +5,9 @@ import { DomainError, rejected } from '../domain/errors';
 import type { DomainEvent, Instant, RecordedEvent, StreamType } from '../events/catalogue';
 import { ConcurrencyError, IdempotencyRace } from '../events/errors';
 import { recordCheckpoint, type CheckpointSigning } from '../events/checkpoints';
-import { EventStore } from '../events/store';
-import { applyToTables } from '../projections/persist';
+import { EventStore, type AppendFold, type StreamRef, type StreamsRead } from '../events/store';
+import { ALL_READ_MODELS } from '../projections/models';
+import { documentsTouched, evolveDocuments, loadQuery, loadedDocuments, writeCtes } from '../projections/persist';
 import { sqlOf } from './database';
 
 /** Who is acting, for whom, and under which request. */
@@ -29,6 +30,12 @@ export interface CommandSpec<R> {
   /** The client's input, hashed to recognise a key reused for a different request. */
   input: unknown;
   target: { streamId: string; streamType: StreamType };
+  /**
+   * The streams `decide` will read, read before it in one statement with the target stream (a stream
+   * `via` another is named by that stream's first event). An optimisation only: a stream `decide` reads
+   * that is not among them is read when it asks.
+   */
+  prefetch?: readonly StreamRef[];
   /** Loads what it needs through `read` and returns the events to append (pure decisions inside). */
   decide(read: StreamReader, at: Instant): Promise<DomainEvent[]>;
   /** What the command answers: ids for the caller to load, JSON-serialisable. */
@@ -69,10 +76,6 @@ export class Ledger {
       throw rejected('IDEMPOTENCY_KEY_INVALID', `idempotencyKey must be 1 to ${IDEMPOTENCY_KEY_MAX} characters.`);
     }
     const requestHash = createHash('sha256').update(`${spec.name}\n${stableJson(spec.input)}`).digest('hex');
-    if (key !== null) {
-      const replay = await this.replay<R>(actor, key, spec.name, requestHash);
-      if (replay) return replay;
-    }
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await this.attempt(actor, spec, options, key, requestHash);
@@ -92,6 +95,11 @@ export class Ledger {
     }
   }
 
+  /**
+   * One try: one statement reads the streams the decision needs (and an earlier answer to the same
+   * idempotency key); the pure decision; then BEGIN, the append's two statements (which also fold the
+   * events into every read model) and COMMIT. Five statements for most commands.
+   */
   private async attempt<R>(
     actor: Actor,
     spec: CommandSpec<R>,
@@ -100,9 +108,18 @@ export class Ledger {
     requestHash: string,
   ): Promise<CommandOutcome<R>> {
     const readSql = sqlOf(this.orm.em.fork());
+    const prefetch = spec.prefetch ?? [];
+    // The target stream is always read (its version is the append's expected version), whole unless the
+    // command says which of its events it leaves out.
+    const refs = prefetch.some((r) => 'streamId' in r && r.streamId === spec.target.streamId)
+      ? prefetch
+      : [{ streamId: spec.target.streamId }, ...prefetch];
+    const prefetched = await this.store.readStreams(readSql, actor.organisationId, refs, key === null ? null : { actor: actor.actor, key });
+    if (prefetched.idempotency !== null) return this.answerReplay<R>(prefetched.idempotency, key ?? '', spec.name, requestHash);
     const versions = new Map<string, number>();
-    const read: StreamReader = async (streamId, skipTypes) => {
-      const stream = await this.store.readStream(readSql, actor.organisationId, streamId, { skipTypes });
+    const read: StreamReader = async (streamId, skipTypes = []) => {
+      const cached = fromPrefetched(prefetched, streamId, skipTypes);
+      const stream = cached ?? (await this.store.readStream(readSql, actor.organisationId, streamId, { skipTypes }));
       if (!versions.has(streamId)) versions.set(streamId, stream.version);
       return stream.events;
     };
@@ -135,8 +152,8 @@ export class Ledger {
         // Read again once the head row is held: the instant the events become part of the log.
         recordedAt: () => new Date(Math.max(this.clock().getTime(), at.getTime())),
         idempotency: key === null ? undefined : { command: spec.name, requestHash, result: spec.result },
+        fold: READ_MODEL_FOLD,
       });
-      await applyToTables(em, appended);
       // A closed quarter is a moment auditors keep: its checkpoint commits with the close itself.
       if (this.checkpoints !== null && appended.some((e) => e.type === 'QuarterClosed')) {
         await recordCheckpoint(sql, actor.organisationId, this.checkpoints, new Date(appended[0]?.recordedAt ?? at));
@@ -148,7 +165,11 @@ export class Ledger {
 
   private async replay<R>(actor: Actor, key: string, name: string, requestHash: string): Promise<CommandOutcome<R> | null> {
     const record = await this.store.findIdempotency(sqlOf(this.orm.em.fork()), actor.organisationId, actor.actor, key);
-    if (record === null) return null;
+    return record === null ? null : this.answerReplay<R>(record, key, name, requestHash);
+  }
+
+  /** The answer recorded with an idempotency key, when the request is the same one again. */
+  private answerReplay<R>(record: { command: string; requestHash: string; result: unknown }, key: string, name: string, requestHash: string): CommandOutcome<R> {
     if (record.command !== name || record.requestHash !== requestHash) {
       throw new DomainError(
         'BAD_USER_INPUT',
@@ -159,3 +180,31 @@ export class Ledger {
     return { result: record.result as R, events: [], replayed: true };
   }
 }
+
+/**
+ * A stream already read by the command's first statement, when that read can answer this one: read
+ * whole or leaving out fewer types than now asked to leave out (the rest are filtered here).
+ */
+function fromPrefetched(prefetched: StreamsRead, streamId: string, skipTypes: readonly string[]): { version: number; events: RecordedEvent[] } | null {
+  const stream = prefetched.streams.find((s) => s.streamId === streamId && s.skipTypes.every((t) => skipTypes.includes(t)));
+  if (stream === undefined) return null;
+  return { version: stream.version, events: stream.events.filter((e) => !skipTypes.includes(e.type)) };
+}
+
+/**
+ * Every read model, folded within the append's statements: the documents the events touch are read by
+ * the statement that takes the organisation's head, and written with their versions by the one that
+ * writes the events (projections/persist.ts).
+ */
+const READ_MODEL_FOLD: AppendFold = {
+  load(pending) {
+    const first = pending[0];
+    return first === undefined ? null : loadQuery(first.metadata.organisationId, documentsTouched(pending, ALL_READ_MODELS));
+  },
+  write(recorded, loaded) {
+    const first = recorded[0];
+    if (first === undefined) return { ctes: [], params: [] };
+    const docs = loadedDocuments(loaded as { m: string; d: Record<string, unknown> }[], ALL_READ_MODELS);
+    return writeCtes(first.metadata.organisationId, evolveDocuments(recorded, docs, ALL_READ_MODELS));
+  },
+};

@@ -1,22 +1,31 @@
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { once } from 'node:events';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { Client } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { RecordedEvent } from '../events/catalogue';
 import { EventStore } from '../events/store';
-import { INLINE_PROJECTIONS, applyToTables, historyTableOf, type Binding } from '../projections/persist';
 import { textArray, type Sql } from '../events/sql';
-import { sqlOf } from '../projections/sql';
+import type { Doc } from '../projections/docs';
+import { BulkFold, type CopyRows } from '../projections/bulk';
+import type { ReadModelDeclaration } from '../projections/model';
+import { ALL_READ_MODELS } from '../projections/models';
+import { applyToTables } from '../projections/persist';
+import { sqlOfClient } from './clientSql';
 
 /*
- * `npm run okr -- projections rebuild [name...]`: recomputes inline read-model tables from the log.
+ * `npm run okr -- projections rebuild [name...]`: recomputes read-model tables (and their history
+ * tables) from the log.
  *
- * The log is the truth and the tables are folds of it, so a rebuild folds the whole log into new tables
- * through the same `applyToTables` the write path uses (one organisation's log at a time, in position
- * order) and puts them in place of the old ones. Use it after a projection's code changes, after a
- * migration that adds columns it can only guess (see Migration20261121000003History), or to repair.
+ * The log is the truth and the tables are folds of it, so a rebuild folds every organisation's whole log
+ * through the read models' declarations into new tables beside the live ones, and puts them in place of
+ * the old ones. Use it after a read model's code changes, after a migration that adds columns it can only
+ * guess, or to repair.
  */
 
-/** The projection names a rebuild accepts, in INLINE_PROJECTIONS order. */
-export const PROJECTION_NAMES: readonly string[] = INLINE_PROJECTIONS.map((b) => b.projection.name);
+/** The projection names a rebuild accepts, in the registry's order. */
+export const PROJECTION_NAMES: readonly string[] = ALL_READ_MODELS.map((m) => m.name);
 
-export const DEFAULT_REBUILD_BATCH_SIZE = 2000;
+export const DEFAULT_REBUILD_BATCH_SIZE = 5000;
 
 export class UnknownProjectionError extends Error {
   constructor(
@@ -32,14 +41,14 @@ export class UnknownProjectionError extends Error {
 }
 
 export interface RebuildOptions {
-  /** Projection names (see PROJECTION_NAMES); every inline projection when absent or empty. */
+  /** Projection names (see PROJECTION_NAMES); every read model when absent or empty. */
   names?: readonly string[];
   /**
-   * Called once the lock is held and the tables are emptied (done = 0), then after every batch.
-   * `total` is the number of events in every organisation's log. If it returns a promise, the rebuild waits for it.
+   * Called once the new tables exist (done = 0), then after every batch. `total` is the number of
+   * events in every organisation's log. If it returns a promise, the rebuild waits for it.
    */
   onProgress?: (done: number, total: number) => void | Promise<void>;
-  /** Events read and folded per step (default 2000). */
+  /** Events read and folded per step (default 5000). */
   batchSize?: number;
   /** Runs in the rebuild's transaction just before it commits (e.g. to clear a pending-rebuild record). */
   beforeCommit?: (sql: Sql) => Promise<void>;
@@ -48,11 +57,11 @@ export interface RebuildOptions {
 }
 
 export interface RebuildSummary {
-  /** The projections rebuilt, in INLINE_PROJECTIONS order. */
+  /** The projections rebuilt, in the registry's order. */
   projections: string[];
   /** Their tables, with the number of rows each holds after the rebuild. */
   tables: { name: string; rows: number }[];
-  /** Events replayed (every organisation's whole log). */
+  /** Events folded (every organisation's whole log). */
   events: number;
   /** The sum of the organisations' head positions the rebuild is consistent with (= events). */
   headPosition: number;
@@ -61,12 +70,12 @@ export interface RebuildSummary {
   lockedMs?: number;
 }
 
-/** The selected bindings, in INLINE_PROJECTIONS order; throws UnknownProjectionError on a bad name. */
-export function selectBindings(names: readonly string[] = []): Binding[] {
+/** The selected read models, in the registry's order; throws UnknownProjectionError on a bad name. */
+export function selectModels(names: readonly string[] = []): ReadModelDeclaration<Doc>[] {
   const unknown = [...new Set(names.filter((n) => !PROJECTION_NAMES.includes(n)))];
   if (unknown.length > 0) throw new UnknownProjectionError(unknown);
-  if (names.length === 0) return [...INLINE_PROJECTIONS];
-  return INLINE_PROJECTIONS.filter((b) => names.includes(b.projection.name));
+  if (names.length === 0) return [...ALL_READ_MODELS];
+  return ALL_READ_MODELS.filter((m) => names.includes(m.name));
 }
 
 const quoteIdentifier = (name: string): string => `"${name.replace(/"/g, '""')}"`;
@@ -77,6 +86,9 @@ const shadowOf = (table: string): string => `${table}__rebuild`;
 /** Catch-up rounds while appends go on, and what may be left for the short lock. */
 const MAX_CATCH_UP_ROUNDS = 20;
 const CATCH_UP_TAIL = 500;
+
+/** Rows gathered before they are copied into the new tables. */
+const COPY_BATCH_ROWS = 50_000;
 
 /** An index definition without its own and its table's names, to pair an index with its copy. */
 const indexShape = (definition: string): string => definition.replace(/^CREATE (UNIQUE )?INDEX \S+ ON \S+/, 'CREATE $1INDEX ON');
@@ -91,6 +103,32 @@ export class RebuildRefusedError extends Error {
   }
 }
 
+/** A table's indexes, with their definitions. */
+const indexesOf = (sql: Sql, table: string) =>
+  sql.query<{ name: string; definition: string; primary: boolean }>(
+    `SELECT i.relname AS name, pg_get_indexdef(i.oid) AS definition, x.indisprimary AS primary
+       FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = ?::regclass`,
+    [table],
+  );
+
+/**
+ * Gives a new table the live one's primary key and indexes, built once its rows are in (one sort each,
+ * instead of an index update per row).
+ */
+async function indexLike(sql: Sql, live: string, shadow: string): Promise<void> {
+  for (const index of await indexesOf(sql, live)) {
+    if (index.primary) {
+      const [key] = await sql.query<{ definition: string }>(
+        `SELECT pg_get_constraintdef(c.oid) AS definition FROM pg_constraint c WHERE c.conrelid = ?::regclass AND c.contype = 'p'`,
+        [live],
+      );
+      if (key !== undefined) await sql.query(`ALTER TABLE ${quoteIdentifier(shadow)} ADD ${key.definition}`);
+    } else {
+      await sql.query(indexShape(index.definition).replace(/^CREATE (UNIQUE )?INDEX ON/, `CREATE $1INDEX ON ${quoteIdentifier(shadow)}`));
+    }
+  }
+}
+
 /**
  * Puts the rebuilt table in place of the live one, keeping the live one's index (and so constraint)
  * names, which later migrations refer to, and the privileges granted on it. Takes the table's lock for
@@ -102,16 +140,10 @@ async function swap(sql: Sql, table: string): Promise<void> {
       WHERE table_schema = current_schema() AND table_name = ? AND grantee <> current_user`,
     [table],
   );
-  const indexes = (of: string) =>
-    sql.query<{ name: string; definition: string }>(
-      `SELECT i.relname AS name, pg_get_indexdef(i.oid) AS definition
-         FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = ?::regclass`,
-      [of],
-    );
-  const names = new Map((await indexes(table)).map((i) => [indexShape(i.definition), i.name]));
+  const names = new Map((await indexesOf(sql, table)).map((i) => [indexShape(i.definition), i.name]));
   await sql.query(`DROP TABLE ${quoteIdentifier(table)}`);
   await sql.query(`ALTER TABLE ${quoteIdentifier(shadowOf(table))} RENAME TO ${quoteIdentifier(table)}`);
-  for (const index of await indexes(table)) {
+  for (const index of await indexesOf(sql, table)) {
     const original = names.get(indexShape(index.definition));
     if (original !== undefined && original !== index.name) await sql.query(`ALTER INDEX ${quoteIdentifier(index.name)} RENAME TO ${quoteIdentifier(original)}`);
   }
@@ -136,121 +168,184 @@ async function assertOwner(sql: Sql, tables: readonly string[]): Promise<void> {
   }
 }
 
+/** Copies rows into their tables, one COPY per table, on the writer's connection. */
+async function copyRows(client: Client, batches: readonly CopyRows[]): Promise<void> {
+  for (const { table, columns, lines } of batches) {
+    const stream = client.query(copyFrom(`COPY ${quoteIdentifier(table)} (${columns.map(quoteIdentifier).join(', ')}) FROM STDIN`));
+    const done = once(stream, 'finish');
+    // Chunks of a few thousand lines keep each write a modest string.
+    for (let i = 0; i < lines.length; i += 5000) {
+      if (!stream.write(lines.slice(i, i + 5000).join(''))) await once(stream, 'drain');
+    }
+    stream.end();
+    await done;
+  }
+}
+
 /**
- * Rebuilds the selected projections' tables (and their history tables) from every organisation's log,
+ * Rebuilds the selected read models' tables (and their history tables) from every organisation's log,
  * online: the new tables are built beside the live ones (`<table>__rebuild`) while readers and appends
- * go on using the live ones; the build then catches up with what was appended meanwhile, round after
+ * go on using the live ones. The bulk of the log is folded in memory (projections/bulk.ts) one
+ * organisation at a time and COPYed into the new tables, which get their indexes after; the log is read
+ * on a second connection meanwhile. The build then catches up with what was appended since, round after
  * round, until little is left; only then are appends held (a SHARE lock on the head rows, which also
  * waits for appends in flight), the last events folded and the tables swapped (renames, in the same
  * transaction). Appends wait for that last step only (RebuildSummary.lockedMs). A failure rolls
  * everything back, leaving the live tables as they were.
  */
 export async function rebuildProjections(orm: MikroORM, options: RebuildOptions = {}): Promise<RebuildSummary> {
-  const bindings = selectBindings(options.names);
+  const models = selectModels(options.names);
   const batchSize = options.batchSize ?? DEFAULT_REBUILD_BATCH_SIZE;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive whole number (got ${batchSize}).`);
   const store = new EventStore();
   const started = performance.now();
-  // Each read model's table and its history (every version of every document, by log position).
-  const tableNames = bindings.flatMap((b) => {
-    const table = orm.getMetadata().get(b.entity).tableName;
-    return [table, historyTableOf(table)];
-  });
-
-  let lockedMs = 0;
-  const summary = await orm.em.fork().transactional(async (em: EntityManager): Promise<RebuildSummary> => {
-    const sql = sqlOf(em);
-    // One rebuild at a time (two would fold the same events into the same tables).
-    await sql.query("SELECT pg_advisory_xact_lock(hashtext('okr-ledger projections rebuild'))");
-    if (options.onlyIf && !(await options.onlyIf(sql))) {
-      return { projections: [], tables: [], events: 0, headPosition: 0, elapsedMs: 0 };
-    }
-    await assertOwner(sql, tableNames);
-    // The new tables are built beside the live ones, which readers and appends keep using meanwhile.
-    for (const table of tableNames) {
-      await sql.query(`DROP TABLE IF EXISTS ${quoteIdentifier(shadowOf(table))}`);
-      await sql.query(`CREATE TABLE ${quoteIdentifier(shadowOf(table))} (LIKE ${quoteIdentifier(table)} INCLUDING ALL)`);
-    }
-    const done = new Map<string, number>();
-    let total = 0;
-    let folded = 0;
-    let nextAnalyze = 1000;
-    const heads = () => sql.query<{ organisation_id: string; position: string }>('SELECT organisation_id, position FROM okr_log_heads ORDER BY organisation_id');
-    /** Folds every organisation's events after what is done up to its head now; returns how many. */
-    const catchUp = async (): Promise<number> => {
-      const now = await heads();
-      total = now.reduce((sum, h) => sum + Number(h.position), 0);
-      let count = 0;
-      for (const head of now) {
-        const org = head.organisation_id;
-        const upTo = Number(head.position);
-        const after = done.get(org) ?? 0;
-        if (upTo <= after) continue;
-        // Statements of this transaction see what committed before each began (READ COMMITTED), and an
-        // organisation's positions are gap-free and commit-ordered: everything up to its head is there.
-        for await (const page of store.stream(sql, { organisationId: org, after, before: upTo + 1 }, batchSize)) {
-          await applyToTables(em, page, bindings, shadowOf);
-          done.set(org, page[page.length - 1]?.position ?? after);
-          count += page.length;
-          folded += page.length;
-          // The new tables were created in this transaction, so PostgreSQL knows nothing of their contents
-          // and would plan the writes' lookups as scans: give it statistics as they grow (log n times).
-          if (folded >= nextAnalyze) {
-            for (const table of tableNames) await sql.query(`ANALYZE ${quoteIdentifier(shadowOf(table))}`);
-            nextAnalyze = folded * 2;
-          }
-          await options.onProgress?.(folded, total);
-        }
-        if ((done.get(org) ?? 0) !== upTo) {
-          throw new Error(`Rebuilt ${org} up to ${done.get(org) ?? 0} but its log head is at ${upTo}; nothing was changed.`);
+  const tableNames = models.flatMap((m) => [m.table, m.history]);
+  const url = String(orm.config.get('clientUrl'));
+  const writer = new Client({ connectionString: url });
+  const reader = new Client({ connectionString: url });
+  await writer.connect();
+  try {
+    await reader.connect();
+    const sql = sqlOfClient(writer);
+    const readSql = sqlOfClient(reader);
+    let lockedMs = 0;
+    await sql.query('BEGIN');
+    try {
+      // One rebuild at a time (two would fold the same events into the same tables).
+      await sql.query("SELECT pg_advisory_xact_lock(hashtext('okr-ledger projections rebuild'))");
+      if (options.onlyIf && !(await options.onlyIf(sql))) {
+        await sql.query('ROLLBACK');
+        return { projections: [], tables: [], events: 0, headPosition: 0, elapsedMs: 0, lockedMs: 0 };
+      }
+      await assertOwner(sql, tableNames);
+      await sql.query("SET LOCAL maintenance_work_mem = '256MB'");
+      // The new tables, without indexes until their rows are in.
+      for (const table of tableNames) {
+        await sql.query(`DROP TABLE IF EXISTS ${quoteIdentifier(shadowOf(table))}`);
+        await sql.query(`CREATE TABLE ${quoteIdentifier(shadowOf(table))} (LIKE ${quoteIdentifier(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
+      }
+      const done = new Map<string, number>();
+      let total = 0;
+      let folded = 0;
+      const heads = async () => {
+        const rows = await sql.query<{ organisation_id: string; position: string }>('SELECT organisation_id, position FROM okr_log_heads ORDER BY organisation_id');
+        total = rows.reduce((sum, h) => sum + Number(h.position), 0);
+        return rows.map((h) => ({ organisation: h.organisation_id, upTo: Number(h.position) }));
+      };
+      /** Reads an organisation's events after `after` up to `upTo`, a page ahead of the fold. */
+      async function* pages(read: Sql, organisationId: string, after: number, upTo: number): AsyncGenerator<RecordedEvent[]> {
+        const iterator = store.stream(read, { organisationId, after, before: upTo + 1 }, batchSize)[Symbol.asyncIterator]();
+        let next = iterator.next();
+        for (;;) {
+          const page = await next;
+          if (page.done) return;
+          next = iterator.next();
+          yield page.value;
         }
       }
-      return count;
-    };
-    await options.onProgress?.(0, (await heads()).reduce((sum, h) => sum + Number(h.position), 0));
-    // Build from the log as it is, then catch up with what was appended meanwhile until little is left.
-    await catchUp();
-    for (let round = 0; round < MAX_CATCH_UP_ROUNDS; round += 1) {
-      if ((await catchUp()) <= CATCH_UP_TAIL) break;
-    }
-    // The short part: appends of every organisation wait (SHARE conflicts with the head rows' updates, and
-    // waits for appends in flight to commit) while the last events are folded and the tables are swapped.
-    // An append that was waiting folds its events into the new tables after the commit: none is missed or
-    // folded twice.
-    await sql.query('LOCK TABLE okr_log_heads IN SHARE MODE');
-    const lockedAt = performance.now();
-    await catchUp();
-    // The swap needs the live tables to itself; a reader that holds one open must not make every
-    // organisation's appends wait: past a short wait the rebuild gives up, changing nothing.
-    await sql.query(`SET LOCAL lock_timeout = '${SWAP_LOCK_TIMEOUT_MS}ms'`);
-    try {
-      await sql.query(`LOCK TABLE ${tableNames.map(quoteIdentifier).join(', ')} IN ACCESS EXCLUSIVE MODE`);
-    } catch (error) {
-      if ((error as { code?: unknown }).code !== '55P03') throw error;
-      throw new RebuildRefusedError(
-        `A long-running reader held a read-model table for more than ${SWAP_LOCK_TIMEOUT_MS} ms at the swap, so the rebuild gave up and changed nothing; run it again.`,
-      );
-    }
-    await sql.query('SET LOCAL lock_timeout = 0');
-    for (const table of tableNames) await swap(sql, table);
-    lockedMs = performance.now() - lockedAt;
 
-    await options.beforeCommit?.(sql);
-    const tables: RebuildSummary['tables'] = [];
-    for (const table of tableNames) {
-      const [count] = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM ${quoteIdentifier(table)}`);
-      tables.push({ name: table, rows: Number(count?.n ?? 0) });
+      // The bulk: every organisation's log up to its head now, folded in memory and copied.
+      const start = await heads();
+      await options.onProgress?.(0, total);
+      const fold = new BulkFold(models);
+      let copying: Promise<void> = Promise.resolve();
+      const flush = async () => {
+        await copying;
+        copying = copyRows(writer, fold.drain(shadowOf));
+      };
+      for (const { organisation, upTo } of start) {
+        if (upTo === 0) continue;
+        for await (const page of pages(readSql, organisation, 0, upTo)) {
+          fold.apply(page);
+          done.set(organisation, page[page.length - 1]?.position ?? 0);
+          folded += page.length;
+          if (fold.size >= COPY_BATCH_ROWS) await flush();
+          await options.onProgress?.(folded, total);
+        }
+        fold.endOrganisation();
+        if ((done.get(organisation) ?? 0) !== upTo) {
+          throw new Error(`Rebuilt ${organisation} up to ${done.get(organisation) ?? 0} but its log head is at ${upTo}; nothing was changed.`);
+        }
+      }
+      await flush();
+      await copying;
+      for (const table of tableNames) {
+        await indexLike(sql, table, shadowOf(table));
+        await sql.query(`ANALYZE ${quoteIdentifier(shadowOf(table))}`);
+      }
+
+      /** Folds every organisation's events after what is done, up to its head now, as appends do; returns how many. */
+      const catchUp = async (): Promise<number> => {
+        let count = 0;
+        for (const { organisation, upTo } of await heads()) {
+          const after = done.get(organisation) ?? 0;
+          if (upTo <= after) continue;
+          // Statements of this transaction see what committed before each began (READ COMMITTED), and an
+          // organisation's positions are gap-free and commit-ordered: everything up to its head is there.
+          for await (const page of pages(sql, organisation, after, upTo)) {
+            await applyToTables(sql, page, models, shadowOf);
+            done.set(organisation, page[page.length - 1]?.position ?? after);
+            count += page.length;
+            folded += page.length;
+            await options.onProgress?.(folded, total);
+          }
+          if ((done.get(organisation) ?? 0) !== upTo) {
+            throw new Error(`Rebuilt ${organisation} up to ${done.get(organisation) ?? 0} but its log head is at ${upTo}; nothing was changed.`);
+          }
+        }
+        return count;
+      };
+      // Catch up with what was appended meanwhile until little is left.
+      for (let round = 0; round < MAX_CATCH_UP_ROUNDS; round += 1) {
+        if ((await catchUp()) <= CATCH_UP_TAIL) break;
+      }
+      // The short part: appends of every organisation wait (SHARE conflicts with the head rows' updates, and
+      // waits for appends in flight to commit) while the last events are folded and the tables are swapped.
+      // An append that was waiting folds its events into the new tables after the commit: none is missed or
+      // folded twice.
+      await sql.query('LOCK TABLE okr_log_heads IN SHARE MODE');
+      const lockedAt = performance.now();
+      await catchUp();
+      // The swap needs the live tables to itself; a reader that holds one open must not make every
+      // organisation's appends wait: past a short wait the rebuild gives up, changing nothing.
+      await sql.query(`SET LOCAL lock_timeout = '${SWAP_LOCK_TIMEOUT_MS}ms'`);
+      try {
+        await sql.query(`LOCK TABLE ${tableNames.map(quoteIdentifier).join(', ')} IN ACCESS EXCLUSIVE MODE`);
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== '55P03') throw error;
+        throw new RebuildRefusedError(
+          `A long-running reader held a read-model table for more than ${SWAP_LOCK_TIMEOUT_MS} ms at the swap, so the rebuild gave up and changed nothing; run it again.`,
+        );
+      }
+      await sql.query('SET LOCAL lock_timeout = 0');
+      for (const table of tableNames) await swap(sql, table);
+      await options.beforeCommit?.(sql);
+      await sql.query('COMMIT');
+      lockedMs = performance.now() - lockedAt;
+      const elapsedMs = performance.now() - started;
+      // Counted once appends go on again (a count of a big history table is a scan).
+      const tables: RebuildSummary['tables'] = [];
+      for (const table of tableNames) {
+        const [count] = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM ${quoteIdentifier(table)}`);
+        tables.push({ name: table, rows: Number(count?.n ?? 0) });
+      }
+      return {
+        projections: models.map((m) => m.name),
+        tables,
+        events: folded,
+        headPosition: total,
+        // Measured after the commit, which is part of the work.
+        elapsedMs,
+        lockedMs,
+      };
+    } catch (error) {
+      await sql.query('ROLLBACK').catch(() => undefined);
+      throw error;
     }
-    return {
-      projections: bindings.map((b) => b.projection.name),
-      tables,
-      events: folded,
-      headPosition: total,
-      elapsedMs: 0,
-    };
-  });
-  // Measured after the commit, which is part of the work.
-  return { ...summary, elapsedMs: performance.now() - started, lockedMs };
+  } finally {
+    await reader.end().catch(() => undefined);
+    await writer.end().catch(() => undefined);
+  }
 }
 
 // ---- the command line's part (src/cli.ts) ------------------------------------------------------------
@@ -281,7 +376,7 @@ export async function runRebuild(
   options: { names?: readonly string[]; batchSize?: number },
   io: RebuildIo,
 ): Promise<RebuildSummary> {
-  const label = selectBindings(options.names).map((b) => b.projection.name).join(', ');
+  const label = selectModels(options.names).map((m) => m.name).join(', ');
   io.err(`Rebuilding ${label} beside the live tables; appends go on, and wait only for the final swap...\n`);
   let lastPrinted = -Infinity;
   let lastDone = -1;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { EventStore } from '../events/store';
-import { TableReadModel } from '../projections/readModel';
+import { TableReadModel } from '../projections/tables';
 import type { Context } from '../schema/context';
 import type { AuditService } from './audit';
 import type { Principal } from './auth';
@@ -23,7 +23,7 @@ export interface ContextDependencies {
   clock: () => Date;
   /** Person-days a unit's cycle should cost per quarter, per organisation. */
   effortBudget: (organisationId: string) => number;
-  /** Slots for scans and replays (verifyLog, readAsOf), shared by every request of this server. */
+  /** Slots for scans of the log (verifyLog), shared by every request of this server. */
   expensiveWork: ExpensiveWork;
 }
 
@@ -59,25 +59,26 @@ export function contextFactory(deps: ContextDependencies): (requestId: string, p
 
   return (requestId, principal, signal = NEVER) => {
     const org = principal.organisationId;
-    // Scans of the log and replays of history run a few at a time per organisation (admission.ts).
-    // One request holds at most one place at a time: its scans and replays run one after another (root
-    // fields resolve in parallel, and 19 aliased asOf fields must not fill the organisation's queue and
-    // refuse everyone else), and a replay already made for the same quarter and instant is reused.
+    // Scans of the log run a few at a time per organisation (admission.ts). One request holds at most one
+    // place at a time: its scans run one after another (root fields resolve in parallel, and aliased scans
+    // must not fill the organisation's queue and refuse everyone else). Reads as of an instant are reads
+    // of the history tables through indexes, not scans: they take no place.
     let previous: Promise<unknown> = Promise.resolve();
     const expensive = <T>(work: () => Promise<T>): Promise<T> => {
       const turn = previous.catch(() => undefined).then(() => expensiveWork.run(org, work, signal));
       previous = turn;
       return turn;
     };
-    const replays = new Map<string, ReturnType<Context['readAsOf']>>();
-    const readAsOf: Context['readAsOf'] = (at, quarterId) => {
-      const key = `${quarterId}\u0000${at.toISOString()}`;
-      let replay = replays.get(key);
-      if (replay === undefined) {
-        replay = expensive(() => history.quarterAt(org, quarterId, at));
-        replays.set(key, replay);
+    // One model per instant and request, so that its lookups are batched and shared.
+    const atInstant = new Map<string, ReturnType<Context['readAsOf']>>();
+    const readAsOf: Context['readAsOf'] = (at) => {
+      const key = at.toISOString();
+      let model = atInstant.get(key);
+      if (model === undefined) {
+        model = history.at(org, at);
+        atInstant.set(key, model);
       }
-      return replay;
+      return model;
     };
     const actor = { organisationId: org, actor: principal.subject, correlationId: requestId };
     const newRead = () => new TableReadModel(orm.em.fork(), org);

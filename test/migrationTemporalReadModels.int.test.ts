@@ -8,11 +8,11 @@ import { EVENT_TYPES, type RecordedEvent } from '../events/catalogue';
 import { ConcurrencyError } from '../events/errors';
 import type { Sql } from '../events/sql';
 import { EventStore } from '../events/store';
-import { READ_MODEL_ENTITIES } from '../projections/entities';
 import { MemoryReadModel } from '../projections/memory';
-import { historyTableOf } from '../projections/persist';
-import { TableReadModel, type ReadModel } from '../projections/readModel';
-import { TemporalReadModel } from '../projections/temporalReadModel';
+import { historyTableOf } from '../projections/model';
+import { ALL_READ_MODELS } from '../projections/models';
+import type { ReadModel } from '../projections/readModel';
+import { TableReadModel, TemporalReadModel } from '../projections/tables';
 import { ephemeralCheckpointKeys } from '../src/checkpointKeys';
 import { Commands } from '../src/commands';
 import { openDatabase, ormOptions, sqlOf } from '../src/database';
@@ -158,17 +158,17 @@ const plain = (v: unknown): string => JSON.stringify(sortKeys(JSON.parse(JSON.st
 async function answers(model: ReadModel, all: MemoryReadModel): Promise<Map<string, string>> {
   const ids = (m: Map<string, unknown>) => [...m.keys(), 'missing'];
   const calls: [string, Promise<unknown>][] = [['units()', model.units()], ['quarters()', model.quarters()]];
-  for (const u of ids(all.unitDocs.docs)) calls.push([`unit(${u})`, model.unit(u)], [`childUnits(${u})`, model.childUnits(u)]);
-  for (const q of ids(all.quarterDocs.docs)) {
+  for (const u of ids(all.documents('units').docs)) calls.push([`unit(${u})`, model.unit(u)], [`childUnits(${u})`, model.childUnits(u)]);
+  for (const q of ids(all.documents('quarters').docs)) {
     calls.push([`quarter(${q})`, model.quarter(q)], [`objectives(${q})`, model.objectives({ quarterId: q })], [`keyResults(${q})`, model.keyResults({ quarterId: q })],
       [`retrospectives(${q})`, model.retrospectives({ quarterId: q })], [`checkIns(${q})`, model.checkIns({ quarterId: q })], [`efforts(${q})`, model.efforts({ quarterId: q })]);
-    for (const u of ids(all.unitDocs.docs)) {
+    for (const u of ids(all.documents('units').docs)) {
       calls.push([`objectives(${q},${u})`, model.objectives({ quarterId: q, unitId: u })], [`keyResults(${q},${u})`, model.keyResults({ quarterId: q, unitId: u })],
         [`retrospectives(${q},${u})`, model.retrospectives({ quarterId: q, unitId: u })], [`effort(${u},${q})`, model.effort(u, q)]);
     }
   }
-  for (const o of ids(all.objectiveDocs.docs)) calls.push([`objective(${o})`, model.objective(o)], [`contributors(${o})`, model.contributors(o)], [`keyResultsOf(${o})`, model.keyResultsOf(o)]);
-  for (const k of ids(all.keyResultDocs.docs)) calls.push([`keyResult(${k})`, model.keyResult(k)], [`checkInsOf(${k})`, model.checkInsOf(k)]);
+  for (const o of ids(all.documents('objectives').docs)) calls.push([`objective(${o})`, model.objective(o)], [`contributors(${o})`, model.contributors(o)], [`keyResultsOf(${o})`, model.keyResultsOf(o)]);
+  for (const k of ids(all.documents('keyResults').docs)) calls.push([`keyResult(${k})`, model.keyResult(k)], [`checkInsOf(${k})`, model.checkInsOf(k)]);
   const values = await Promise.all(calls.map(([, p]) => p));
   return new Map(calls.map(([name], i) => [name, plain(values[i])]));
 }
@@ -200,7 +200,7 @@ async function everyPosition(orm: MikroORM, orgs: readonly string[]): Promise<{ 
   return { problems, positions };
 }
 
-const currentTables = (orm: MikroORM): string[] => READ_MODEL_ENTITIES.map((e) => orm.getMetadata().get(e).tableName);
+const currentTables = (_orm?: MikroORM): string[] => ALL_READ_MODELS.map((m) => m.table);
 /** Every row of `tables` with its xmin (which transaction wrote it), as stored. */
 async function rows(sql: Sql, tables: readonly string[]): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};

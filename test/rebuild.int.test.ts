@@ -1,8 +1,7 @@
-import { historyTableOf } from '../projections/persist';
 import { DomainError } from '../domain/errors';
 import { EVENT_TYPES, type Calibration, type CheckInCadence, type ProcessActivity } from '../events/catalogue';
 import { ConcurrencyError } from '../events/errors';
-import { READ_MODEL_ENTITIES } from '../projections/entities';
+import { ALL_READ_MODELS } from '../projections/models';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Commands } from '../src/commands';
@@ -308,11 +307,7 @@ type Snapshot = Record<string, Row[]>;
 
 let db: TestDatabase;
 /** Every read-model table, each followed by its history table (versions by log position). */
-const tableNames = (): string[] =>
-  READ_MODEL_ENTITIES.flatMap((e) => {
-    const table = db.orm.getMetadata().get(e).tableName;
-    return [table, historyTableOf(table)];
-  });
+const tableNames = (): string[] => ALL_READ_MODELS.flatMap((m) => [m.table, m.history]);
 
 /** Every read-model table as JSON rows, ordered by (organisation_id, id): exact values, as stored. */
 async function snapshot(): Promise<Snapshot> {

@@ -4,9 +4,9 @@ import { ConcurrencyError } from '../events/errors';
 import { EventStore } from '../events/store';
 import type { Doc } from '../projections/docs';
 import { MemoryReadModel, type DocumentSet } from '../projections/memory';
-import { INLINE_PROJECTIONS, historyTableOf } from '../projections/persist';
-import { TableReadModel, type ReadModel } from '../projections/readModel';
-import { TemporalReadModel } from '../projections/temporalReadModel';
+import { READ_MODELS, type ReadModelName } from '../projections/models';
+import type { ReadModel } from '../projections/readModel';
+import { TableReadModel, TemporalReadModel } from '../projections/tables';
 import { Commands } from '../src/commands';
 import { History } from '../src/history';
 import { Ledger } from '../src/ledger';
@@ -164,7 +164,7 @@ const plain = (v: unknown): string => JSON.stringify(sortKeys(JSON.parse(JSON.st
 interface Ids { units: Set<string>; quarters: Set<string>; objectives: Set<string>; keyResults: Set<string> }
 const idsOf = (m: MemoryReadModel): Ids => {
   const of = (set: DocumentSet<Doc>) => new Set([...set.docs.keys(), 'missing']);
-  return { units: of(m.unitDocs), quarters: of(m.quarterDocs), objectives: of(m.objectiveDocs), keyResults: of(m.keyResultDocs) };
+  return { units: of(m.documents('units')), quarters: of(m.documents('quarters')), objectives: of(m.documents('objectives')), keyResults: of(m.documents('keyResults')) };
 };
 
 /** Every ReadModel method, for every id and filter in `ids`, as plain JSON by call. */
@@ -197,12 +197,8 @@ function diff(where: string, expected: Map<string, string>, actual: Map<string, 
 }
 
 /** Each projection's documents in the reference, with the history table its versions live in. */
-const historyOf = (name: string): string => {
-  const binding = INLINE_PROJECTIONS.find((b) => b.projection.name === name);
-  return historyTableOf(db.orm.getMetadata().get(binding?.entity.name ?? name).tableName);
-};
-const docSets = (m: MemoryReadModel): DocumentSet<Doc>[] =>
-  [m.unitDocs, m.quarterDocs, m.objectiveDocs, m.keyResultDocs, m.checkInDocs, m.retrospectiveDocs, m.effortDocs] as DocumentSet<Doc>[];
+const historyOf = (name: string): string => READ_MODELS[name as ReadModelName].history;
+const docSets = (m: MemoryReadModel): DocumentSet<Doc>[] => (Object.keys(READ_MODELS) as ReadModelName[]).map((name) => m.documents(name));
 
 async function logOf(org: string): Promise<RecordedEvent[]> {
   const events: RecordedEvent[] = [];

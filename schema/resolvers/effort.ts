@@ -34,7 +34,7 @@ export class EffortResolver {
     @Ctx() ctx: Context,
   ): Promise<EffortAudit[]> {
     const { at, ids } = askedAt(ctx, { quarterId, unitId }, asOf);
-    const read = await readFor(ctx, at, ids.quarterId);
+    const read = await readFor(ctx, at);
     return auditsFrom(ctx, read, ids.quarterId, ids.unitId, at ?? ctx.now);
   }
 

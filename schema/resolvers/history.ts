@@ -32,7 +32,7 @@ const HEALTH_LOOKBACK = 4;
 
 /** The quarter's facts from the live tables or as of an instant; null when the quarter is unknown then. */
 async function factsFor(ctx: Context, quarterId: string, asOf: Date | null): Promise<{ read: ReadModel; facts: QuarterFacts | null }> {
-  const read = await readFor(ctx, asOf, quarterId);
+  const read = await readFor(ctx, asOf);
   return { read, facts: await loadQuarterFacts(read, quarterId, asOf ?? ctx.now) };
 }
 
@@ -123,7 +123,7 @@ export class HistoryResolver {
     const { facts } = await factsFor(ctx, asked.quarterId, at);
     if (facts === null) return [];
     // As of an instant, only quarters already planned then: one indexed read of the log, so that at most
-    // HEALTH_LOOKBACK quarters are replayed (the cost model charges five replays for health with asOf).
+    // HEALTH_LOOKBACK quarters are read at the instant (the cost model charges five such reads for health with asOf).
     const plannedThen = at
       ? new Set((await ctx.log.readAll({ types: ['QuarterPlanned'], until: at })).map((e) => (e.data as { quarterId: string }).quarterId))
       : null;

@@ -20,7 +20,7 @@ async function keyedNode(ctx: Context, keyed: Keyed, at: Date | null): Promise<o
       return checkIn ? asNode('CheckIn', checkIn) : null;
     }
     case 'Retrospective': {
-      const read = await readFor(ctx, at, keyed.quarterId);
+      const read = await readFor(ctx, at);
       const [found] = await read.retrospectives({ quarterId: keyed.quarterId, unitId: keyed.unitId });
       return found ? asNode('Retrospective', found) : null;
     }

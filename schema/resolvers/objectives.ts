@@ -25,7 +25,7 @@ export class ObjectiveResolver {
     @Ctx() ctx: Context,
   ): Promise<ObjectiveDoc[]> {
     const { at, ids } = askedAt(ctx, { quarterId, unitId }, asOf);
-    return (await readFor(ctx, at, ids.quarterId)).objectives(ids);
+    return (await readFor(ctx, at)).objectives(ids);
   }
 
   @Query(() => Objective, { nullable: true })

@@ -16,7 +16,7 @@ export class RetrospectiveResolver {
     @Ctx() ctx: Context,
   ): Promise<RetrospectiveDoc[]> {
     const { at, ids } = askedAt(ctx, { quarterId, unitId });
-    return (await readFor(ctx, at, ids.quarterId)).retrospectives(ids);
+    return (await readFor(ctx, at)).retrospectives(ids);
   }
 
   @FieldResolver(() => ID)

@@ -87,37 +87,29 @@ export function askedAt<A extends Record<string, string | null>>(
   return { at, ids: plain as A };
 }
 
-/** The read model for a root query: live, or the quarter replayed as of `asOf`. */
-export async function readFor(ctx: Context, asOf: Date | null | undefined, quarterId: string): Promise<ReadModel> {
+/** The read model for a root query: live, or as it stood at `asOf`. */
+export async function readFor(ctx: Context, asOf: Date | null | undefined): Promise<ReadModel> {
   assertPast(ctx, asOf);
-  return asOf == null ? ctx.read : ctx.readAsOf(asOf, quarterId);
+  return asOf == null ? ctx.read : ctx.readAsOf(asOf);
 }
 
 /*
  * One object, now (at null) or as it was at an instant. Queries and node(id:) read through these, so
- * an object refetched by its id is the object the first answer described. Nothing is ever deleted, so
- * whatever existed at an instant exists now: the live row says which quarter to replay.
+ * an object refetched by its id is the object the first answer described.
  */
 
-/** Units are built only from events that concern no quarter: the replay of no quarter holds them all. */
-const NO_QUARTER = '';
-
 export async function unitAt(ctx: Context, id: string, at: Date | null): Promise<UnitDoc | null> {
-  return at === null ? ctx.read.unit(id) : (await ctx.readAsOf(at, NO_QUARTER)).unit(id);
+  return at === null ? ctx.read.unit(id) : (await ctx.readAsOf(at)).unit(id);
 }
 
 export async function quarterAt(ctx: Context, id: string, at: Date | null): Promise<QuarterDoc | null> {
-  return at === null ? ctx.read.quarter(id) : (await ctx.readAsOf(at, id)).quarter(id);
+  return at === null ? ctx.read.quarter(id) : (await ctx.readAsOf(at)).quarter(id);
 }
 
 export async function objectiveAt(ctx: Context, id: string, at: Date | null): Promise<ObjectiveDoc | null> {
-  const live = await ctx.read.objective(id);
-  if (live === null || at === null) return live;
-  return (await ctx.readAsOf(at, live.quarterId)).objective(id);
+  return at === null ? ctx.read.objective(id) : (await ctx.readAsOf(at)).objective(id);
 }
 
 export async function keyResultAt(ctx: Context, id: string, at: Date | null): Promise<KeyResultDoc | null> {
-  const live = await ctx.read.keyResult(id);
-  if (live === null || at === null) return live;
-  return (await ctx.readAsOf(at, live.quarterId)).keyResult(id);
+  return at === null ? ctx.read.keyResult(id) : (await ctx.readAsOf(at)).keyResult(id);
 }

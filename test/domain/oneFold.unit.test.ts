@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { FieldRevision, KeyResultEvent, ObjectiveEvent, RecordedEvent } from '../../events/catalogue';
 import { evolveKeyResult, evolveObjective, initialObjectiveState, type KeyResultState, type ObjectiveState } from '../../domain';
-import { keyResults, objectives } from '../../projections/currentState';
+import { keyResults, objectives } from '../../projections/models';
 import type { KeyResultDoc, ObjectiveDoc } from '../../projections/docs';
 
 /**

@@ -1,4 +1,3 @@
-import { historyTableOf } from '../../projections/persist';
 import { generateSignerKey } from '../../events/note';
 import { checkpointKeysFrom } from '../../src/checkpointKeys';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -6,7 +5,7 @@ import { createServer as createNetServer } from 'node:net';
 import path from 'node:path';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Sql } from '../../events/sql';
-import { READ_MODEL_ENTITIES } from '../../projections/entities';
+import { ALL_READ_MODELS } from '../../projections/models';
 
 /*
  * Helpers for the fault tests (test/faults/): raw HTTP calls that never throw, free ports, bounded
@@ -140,11 +139,7 @@ type Row = Record<string, unknown>;
 export type Snapshot = Record<string, Row[]>;
 
 /** Every read-model table, each followed by its history (every version, by log position). */
-export const readModelTables = (orm: MikroORM): string[] =>
-  READ_MODEL_ENTITIES.flatMap((e) => {
-    const table = orm.getMetadata().get(e).tableName;
-    return [table, historyTableOf(table)];
-  });
+export const readModelTables = (_orm?: MikroORM): string[] => ALL_READ_MODELS.flatMap((m) => [m.table, m.history]);
 
 /** Every read-model table as JSON rows ordered by (organisation_id, id[, valid_from]), exact as stored. */
 export async function snapshotReadModels(orm: MikroORM, sql: Sql): Promise<Snapshot> {

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { RecordedEvent } from '../../events/catalogue';
 import type { Doc } from '../../projections/docs';
-import { INLINE_PROJECTIONS, ProjectionTable, shapeOf } from '../../projections/persist';
+import { ALL_READ_MODELS } from '../../projections/models';
 import { sqlOf } from '../../projections/sql';
 
 /**
@@ -13,22 +13,22 @@ export async function applyToCurrentTablesOnly(em: EntityManager, events: readon
   const sql = sqlOf(em);
   const organisationId = events[0]?.metadata.organisationId;
   if (organisationId === undefined) return;
-  for (const { projection, entity } of INLINE_PROJECTIONS) {
-    const relevant = events.filter((e) => projection.handles.has(e.type));
+  for (const model of ALL_READ_MODELS) {
+    const relevant = events.filter((e) => model.handles.has(e.type));
     if (relevant.length === 0) continue;
     const docs = new Map<string, Doc | null>();
-    for (const doc of await ProjectionTable.of(em, sql, entity).load(organisationId, [...new Set(relevant.map((e) => projection.key(e)))])) docs.set(doc.id, doc);
-    for (const event of relevant) docs.set(projection.key(event), projection.evolve(docs.get(projection.key(event)) ?? null, event));
-    const { table, columns } = shapeOf(em, entity);
-    const names = columns.map((c) => `"${c.column}"`).join(', ');
-    const record = columns.map((c) => `"${c.column}" ${c.type}`).join(', ');
-    const updates = columns.filter((c) => c.column !== 'organisation_id' && c.column !== 'id').map((c) => `"${c.column}" = EXCLUDED."${c.column}"`).join(', ');
-    const rows = [...docs.values()]
-      .filter((d): d is Doc => d !== null)
-      .map((d) => Object.fromEntries(columns.map((c) => {
-        const value = (d as unknown as Record<string, unknown>)[c.property];
-        return [c.column, value instanceof Date ? value.toISOString() : value];
-      })));
+    const ids = [...new Set(relevant.map((e) => model.key(e)))];
+    const stored = await sql.query<Record<string, unknown>>(`SELECT * FROM "${model.table}" WHERE organisation_id = ? AND id = ANY(?::text[])`, [
+      organisationId,
+      `{${ids.map((id) => JSON.stringify(id)).join(',')}}`,
+    ]);
+    for (const row of stored) docs.set(String(row.id), model.toDoc(row));
+    for (const event of relevant) docs.set(model.key(event), model.evolve(docs.get(model.key(event)) ?? null, event));
+    const { table, columns } = model;
+    const names = columns.map((c) => `"${c.name}"`).join(', ');
+    const record = columns.map((c) => `"${c.name}" ${c.sql}`).join(', ');
+    const updates = columns.filter((c) => c.name !== 'organisation_id' && c.name !== 'id').map((c) => `"${c.name}" = EXCLUDED."${c.name}"`).join(', ');
+    const rows = [...docs.values()].filter((d): d is Doc => d !== null).map((d) => model.toRow(d));
     await sql.query(
       `INSERT INTO "${table}" (${names}) SELECT ${names} FROM jsonb_to_recordset(?::jsonb) AS r(${record})
        ON CONFLICT (organisation_id, id) DO UPDATE SET ${updates}`,

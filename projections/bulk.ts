@@ -1,0 +1,117 @@
+import type { RecordedEvent } from '../events/catalogue';
+import type { Doc } from './docs';
+import type { ColumnInfo, ReadModelDeclaration } from './model';
+
+/*
+ * A rebuild's fold: one organisation's whole log, in position order, into the rows of every read model
+ * table and history table, as COPY text. Nothing is read back and nothing is updated: a version is
+ * written once it has ended (its valid_to is the position of the document's next version), and the
+ * open versions and current documents when the organisation's log is done. Memory holds one open
+ * version per document of the organisation (none for immutable read models, whose rows are final at once).
+ */
+
+/** One value in COPY's text format: \N for null, backslash escapes for the characters that delimit. */
+function copyValue(value: unknown, column: ColumnInfo): string {
+  if (value === null || value === undefined) return '\\N';
+  let text: string;
+  if (value instanceof Date) text = value.toISOString();
+  else if (column.sql === 'jsonb') text = JSON.stringify(value);
+  else if (column.sql === 'boolean') text = value ? 't' : 'f';
+  else text = String(value);
+  return /[\\\t\n\r]/.test(text) ? text.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : text;
+}
+
+const copyLine = (model: ReadModelDeclaration, doc: Doc): string =>
+  model.columns.map((c) => copyValue((doc as unknown as Record<string, unknown>)[c.property], c)).join('\t');
+
+const span = (from: number, to: number | null): string => `\t${from}\t${to === null ? '\\N' : to}`;
+
+/** Rows for one table, in COPY text format (a line each, ending in a newline). */
+export interface CopyRows {
+  table: string;
+  /** The columns, in the order the lines hold them. */
+  columns: string[];
+  lines: string[];
+}
+
+interface Open {
+  doc: Doc;
+  from: number;
+}
+
+export class BulkFold {
+  private readonly open = new Map<string, Map<string, Open>>();
+  private readonly pending = new Map<string, string[]>();
+  private pendingCount = 0;
+
+  constructor(private readonly models: readonly ReadModelDeclaration[]) {
+    for (const model of models) {
+      this.open.set(model.name, new Map());
+      this.pending.set(model.table, []);
+      this.pending.set(model.history, []);
+    }
+  }
+
+  /** Lines waiting to be copied, in all tables. */
+  get size(): number {
+    return this.pendingCount;
+  }
+
+  private push(table: string, line: string): void {
+    this.pending.get(table)?.push(`${line}\n`);
+    this.pendingCount += 1;
+  }
+
+  /** Folds one organisation's events, in position order. */
+  apply(events: readonly RecordedEvent[]): void {
+    for (const model of this.models) {
+      const open = this.open.get(model.name) as Map<string, Open>;
+      for (const event of events) {
+        if (!model.handles.has(event.type)) continue;
+        const key = model.key(event);
+        if (model.immutable) {
+          const doc = model.evolve(null, event);
+          if (doc === null) continue;
+          const line = copyLine(model, doc);
+          this.push(model.table, line);
+          this.push(model.history, line + span(event.position, null));
+          continue;
+        }
+        const before = open.get(key);
+        const after = model.evolve(before?.doc ?? null, event);
+        if (after === (before?.doc ?? null)) continue;
+        if (before !== undefined) this.push(model.history, copyLine(model, before.doc) + span(before.from, event.position));
+        if (after === null) open.delete(key);
+        else open.set(key, { doc: after, from: event.position });
+      }
+    }
+  }
+
+  /** Ends the organisation: its open versions and current documents join the rows to copy. */
+  endOrganisation(): void {
+    for (const model of this.models) {
+      const open = this.open.get(model.name) as Map<string, Open>;
+      for (const { doc, from } of open.values()) {
+        const line = copyLine(model, doc);
+        this.push(model.table, line);
+        this.push(model.history, line + span(from, null));
+      }
+      open.clear();
+    }
+  }
+
+  /** Takes the rows waiting to be copied, table by table. */
+  drain(tableOf: (table: string) => string): CopyRows[] {
+    const out: CopyRows[] = [];
+    for (const model of this.models) {
+      const columns = model.columns.map((c) => c.name);
+      for (const [table, extra] of [[model.table, []], [model.history, ['valid_from', 'valid_to']]] as const) {
+        const lines = this.pending.get(table) as string[];
+        if (lines.length === 0) continue;
+        out.push({ table: tableOf(table), columns: [...columns, ...extra], lines: lines.splice(0) });
+      }
+    }
+    this.pendingCount = 0;
+    return out;
+  }
+}
