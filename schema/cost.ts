@@ -21,7 +21,8 @@ import { NODES_MAX } from './resolvers/nodes';
  * answered costs 1; scalar fields cost nothing on their own). As in GitHub's node-count model, a list
  * multiplies the cost of its selection by how many items it can hold: its page size (`events(first)`) or
  * its bound. Fields that scan or replay carry a base cost on top, charged each time they are selected:
- * every `asOf` replays a quarter from the log, `verifyAuditLog` rescans the whole log.
+ * every `asOf` finds the organisation's log position at its instant and reads versions from the history
+ * tables, `verifyAuditLog` rescans the whole log.
  *
  * The domain does not cap how many objectives a unit has, or check-ins a key result; those bounds are
  * realistic figures, above what a large company's quarter holds (the benchmark's: 56 teams with 3
@@ -59,13 +60,17 @@ export const BOUNDS = {
   findingsPerOrganisation: 500,
 } as const;
 
-/** What one replay of a quarter costs (asOf): about 15 live team-quarter queries (docs/PERFORMANCE.md). */
-export const REPLAY_COST = 2_500;
+/**
+ * What an answer as of an instant costs on top of the same answer now: the log position at the instant
+ * (one index probe), and reads of the history tables, which hold every version of each document (a key
+ * result has a version per check-in), through the same indexes. No replay: docs/PERFORMANCE.md.
+ */
+export const AS_OF_COST = 50;
 /** verifyAuditLog rescans the whole log: a handful per request at most. */
 export const LOG_SCAN_COST = 10_000;
 /** Trends, calibration, rollups and effort audits load every key result and check-in of the quarter. */
 export const QUARTER_FACTS_COST = 500;
-/** health reads the quarter and the four before it (each replayed when asOf is given). */
+/** health reads the quarter and the four before it (each at the instant when asOf is given). */
 export const HEALTH_QUARTERS = 5;
 /** Each mutation field is a command: a transaction that appends to the log and updates the read models. */
 export const COMMAND_COST = 10;
@@ -87,8 +92,8 @@ export interface FieldCost {
   base?: number;
   /** How many items the list can hold; for `events`, the page size, which multiplies its whole selection and the row. */
   items?: number | ((args: Args) => number);
-  /** Replays an asOf argument costs (default 1 when the field takes asOf). */
-  replays?: number;
+  /** Reads at an instant an asOf argument makes (default 1 when the field takes asOf). */
+  asOfReads?: number;
 }
 
 const pageSize = (args: Args): number => {
@@ -122,11 +127,11 @@ export const FIELD_COSTS: Readonly<Record<string, FieldCost>> = {
   'Query.confidenceCalibration': { base: QUARTER_FACTS_COST, items: BOUNDS.units },
   'Query.health': {
     base: HEALTH_QUARTERS * QUARTER_FACTS_COST,
-    replays: HEALTH_QUARTERS,
+    asOfReads: HEALTH_QUARTERS,
     items: unitScoped(BOUNDS.findingsPerUnit, BOUNDS.findingsPerOrganisation),
   },
   'Query.events': { base: 10, items: pageSize },
-  // A lookup by id; a versioned id (an object as of an instant) is a replay, charged below.
+  // A lookup by id; a versioned id (an object as of an instant) is a read at an instant, charged below.
   'Query.node': {},
   'Query.nodes': { items: (args) => (Array.isArray(args.ids) ? Math.min(args.ids.length, NODES_MAX) : NODES_MAX) },
   'Query.verifyAuditLog': { base: LOG_SCAN_COST },
@@ -179,11 +184,11 @@ const versionedIds = (value: unknown): number =>
   Array.isArray(value) ? value.reduce((n: number, v) => n + versionedIds(v), 0) : typeof value === 'string' && value.includes('@') ? 1 : 0;
 
 /**
- * How many replays the arguments ask for: `asOf`, or an id argument naming an object as of an instant
+ * How many answers as of an instant the arguments ask for: `asOf`, or an id argument naming an object as of an instant
  * (each versioned id of `nodes` may name another instant). In `events` a versioned quarterId only bounds
  * the page (`until`): the page is charged already.
  */
-function replaysAsked(field: string, args: Args): number {
+function asOfAsked(field: string, args: Args): number {
   if (field === 'Query.events') return 0;
   if (field === 'Query.nodes') return versionedIds(args.ids);
   const versioned = Object.entries(args).some(([name, value]) => name !== 'asOf' && versionedIds(value) > 0);
@@ -194,15 +199,15 @@ const items = (cost: FieldCost, args: Args): number =>
   typeof cost.items === 'function' ? cost.items(args) : (cost.items ?? 1);
 
 /**
- * The graphql-query-complexity estimator for FIELD_COSTS: cost = base + replays + items x (1 + selection);
+ * The graphql-query-complexity estimator for FIELD_COSTS: cost = base + asOf + items x (1 + selection);
  * for `events`, base + 1 + page size x (EVENT_ROW_COST + selection).
  */
 export const fieldCostEstimator: ComplexityEstimator = ({ type, field, args, childComplexity }) => {
   // Introspection answers from the schema in memory: bounded and cheap (and can be turned off).
   if (type.name.startsWith('__') || field.name.startsWith('__')) return 0;
   const declared = FIELD_COSTS[`${type.name}.${field.name}`] ?? {};
-  const replays = REPLAY_COST * (declared.replays ?? 1) * replaysAsked(`${type.name}.${field.name}`, args);
-  const own = (declared.base ?? 0) + replays;
+  const asOf = AS_OF_COST * (declared.asOfReads ?? 1) * asOfAsked(`${type.name}.${field.name}`, args);
+  const own = (declared.base ?? 0) + asOf;
   if (!isCompositeType(getNamedType(field.type))) return own;
   if (type.name === 'Query' && field.name === 'events') return own + 1 + items(declared, args) * (EVENT_ROW_COST + childComplexity);
   const list = isListType(getNullableType(field.type));

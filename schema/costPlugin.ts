@@ -86,7 +86,7 @@ export function costPlugin<C extends object>(limits: Partial<RequestLimits> = {}
               throw limitError(
                 'QUERY_TOO_COMPLEX',
                 `The query would cost ${analysis.cost}; at most ${maxCost} is allowed per request (lists count by their page size or ` +
-                  'bound, each asOf by the replay it starts, verifyAuditLog by its scan of the log). Ask for smaller pages, give a ' +
+                  'bound, each asOf by its reads of the history, verifyAuditLog by its scan of the log). Ask for smaller pages, give a ' +
                   'unitId, use fewer aliases or asOf instants, or split the query.',
                 operation,
                 true,

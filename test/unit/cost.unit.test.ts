@@ -12,7 +12,7 @@ import {
 } from 'graphql';
 import { blocks, operations } from '../support/readmeExamples';
 import { okrSchema } from '../../schema/build';
-import { COMMAND_COST, EVENT_ROW_COST, FIELD_COSTS, LOG_SCAN_COST, MAX_COST, REPLAY_COST, operationCost } from '../../schema/cost';
+import { COMMAND_COST, EVENT_ROW_COST, FIELD_COSTS, LOG_SCAN_COST, MAX_COST, AS_OF_COST, operationCost } from '../../schema/cost';
 import { queryLimits } from '../../schema/limits';
 
 /**
@@ -84,24 +84,24 @@ describe('the charges', () => {
     expect(costOf('{ objectives(quarterId: "q") { title } }')).toBe(250);
   });
 
-  it('charge a replay for every asOf, whether given inline or as a variable', () => {
+  it('charge a read at an instant for every asOf, whether given inline or as a variable', () => {
     const live = costOf('{ objective(id: "o") { title } }');
-    expect(costOf('{ objective(id: "o", asOf: "2027-01-01T00:00:00Z") { title } }')).toBe(live + REPLAY_COST);
-    expect(costOf('query($t: DateTime) { objective(id: "o", asOf: $t) { title } }', { t: '2027-01-01T00:00:00Z' })).toBe(live + REPLAY_COST);
+    expect(costOf('{ objective(id: "o", asOf: "2027-01-01T00:00:00Z") { title } }')).toBe(live + AS_OF_COST);
+    expect(costOf('query($t: DateTime) { objective(id: "o", asOf: $t) { title } }', { t: '2027-01-01T00:00:00Z' })).toBe(live + AS_OF_COST);
     expect(costOf('query($t: DateTime) { objective(id: "o", asOf: $t) { title } }', { t: null })).toBe(live);
   });
 
-  it('charge a replay for every versioned id, the way of asking about the past without asOf', () => {
+  it('charge a read at an instant for every versioned id, the way of asking about the past without asOf', () => {
     const at = '2026-11-17T00:00:00Z';
     const live = costOf('{ objective(id: "o") { title } }');
-    expect(costOf(`{ objective(id: "o@${at}") { title } }`)).toBe(live + REPLAY_COST);
-    expect(costOf(`{ objectives(quarterId: "2026-Q4@${at}") { title } }`)).toBe(costOf('{ objectives(quarterId: "2026-Q4") { title } }') + REPLAY_COST);
+    expect(costOf(`{ objective(id: "o@${at}") { title } }`)).toBe(live + AS_OF_COST);
+    expect(costOf(`{ objectives(quarterId: "2026-Q4@${at}") { title } }`)).toBe(costOf('{ objectives(quarterId: "2026-Q4") { title } }') + AS_OF_COST);
     expect(costOf('{ node(id: "o") { id } }')).toBe(1);
-    expect(costOf(`{ node(id: "o@${at}") { id } }`)).toBe(1 + REPLAY_COST);
-    expect(costOf('query($id: ID!) { node(id: $id) { id } }', { id: `o@${at}` })).toBe(1 + REPLAY_COST);
-    // nodes: each id an object, each versioned id a replay of its own
+    expect(costOf(`{ node(id: "o@${at}") { id } }`)).toBe(1 + AS_OF_COST);
+    expect(costOf('query($id: ID!) { node(id: $id) { id } }', { id: `o@${at}` })).toBe(1 + AS_OF_COST);
+    // nodes: each id an object, each versioned id a read at an instant of its own
     expect(costOf('{ nodes(ids: ["a", "b"]) { id } }')).toBe(2);
-    expect(costOf(`{ nodes(ids: ["a@${at}", "b@${at}", "c"]) { id } }`)).toBe(3 + 2 * REPLAY_COST);
+    expect(costOf(`{ nodes(ids: ["a@${at}", "b@${at}", "c"]) { id } }`)).toBe(3 + 2 * AS_OF_COST);
     // events: a versioned quarterId only bounds the page (until); `last` is charged like `first`
     expect(costOf(`{ events(first: 10, quarterId: "q@${at}") { edges { node { type } } } }`)).toBe(costOf('{ events(first: 10, quarterId: "q") { edges { node { type } } } }'));
     expect(costOf('{ events(last: 10) { edges { node { type } } } }')).toBe(costOf('{ events(first: 10) { edges { node { type } } } }'));
