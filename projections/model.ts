@@ -111,7 +111,7 @@ export interface ReadModelDeclaration<D extends Doc = Doc> extends DeclaredProje
   readonly order: (a: D, b: D) => number;
   readonly createsOnly: boolean;
   readonly immutable: boolean;
-  /** A row as PostgreSQL returns it (or as to_jsonb gives it) as a document. */
+  /** A row as PostgreSQL returns it (or as to_jsonb gives it; instants may be milliseconds since 1970) as a document. */
   toDoc(row: Record<string, unknown>): D;
   /** A document as a JSON-ready row keyed by column name (instants as ISO strings). */
   toRow(doc: D): Record<string, unknown>;
@@ -134,7 +134,7 @@ export function readModel<C extends Columns>(spec: ReadModelSpec<C>): ReadModelD
     for (const { property, name, sql } of columns) {
       const value = row[name];
       if (value === null || value === undefined) doc[property] = null;
-      else if (sql === 'timestamptz') doc[property] = value instanceof Date ? value : parseInstant(String(value));
+      else if (sql === 'timestamptz') doc[property] = value instanceof Date ? value : typeof value === 'number' ? new Date(value) : parseInstant(String(value));
       else if (sql === 'bigint') doc[property] = Number(value);
       else doc[property] = value;
     }

@@ -16,7 +16,8 @@ export interface ReadModel {
   childUnits(id: string): Promise<UnitDoc[]>;
   quarters(): Promise<QuarterDoc[]>;
   quarter(id: string): Promise<QuarterDoc | null>;
-  objectives(filter: { quarterId: string; unitId?: string | null }): Promise<ObjectiveDoc[]>;
+  /** With `keyResults`, their key results are read in the same round trip (keyResultsOf then answers at once). */
+  objectives(filter: { quarterId: string; unitId?: string | null }, include?: { keyResults?: boolean }): Promise<ObjectiveDoc[]>;
   objective(id: string): Promise<ObjectiveDoc | null>;
   contributors(objectiveId: string): Promise<ObjectiveDoc[]>;
   keyResultsOf(objectiveId: string): Promise<KeyResultDoc[]>;
@@ -39,6 +40,11 @@ export type Where = Readonly<Record<string, string>>;
 export interface DocumentSource {
   /** The documents of `model` whose fields equal `where` (every one of the organisation's when empty), in no order. */
   find<D extends Doc>(model: ReadModelDeclaration<D>, where: Where): Promise<D[]>;
+  /**
+   * Like find, and also the documents of `child` whose `field` names one of them, in the same round trip,
+   * so that a later find(child, { [field]: id }) answers without another (sources that can).
+   */
+  findWith?<D extends Doc, C extends Doc>(model: ReadModelDeclaration<D>, where: Where, child: ReadModelDeclaration<C>, field: keyof C & string): Promise<D[]>;
 }
 
 const SOURCE = Symbol('okr.readModel');
@@ -74,8 +80,8 @@ export class DocumentReadModel implements ReadModel {
     private readonly marks: boolean = asOf !== null,
   ) {}
 
-  private async list<D extends Doc>(model: ReadModelDeclaration<D>, where: Where): Promise<D[]> {
-    const docs = [...(await this.source.find(model, where))].sort(model.order);
+  private async list<D extends Doc>(model: ReadModelDeclaration<D>, where: Where, found?: Promise<D[]>): Promise<D[]> {
+    const docs = [...(await (found ?? this.source.find(model, where)))].sort(model.order);
     if (this.marks) for (const doc of docs) fromModel(this, doc);
     return docs;
   }
@@ -99,8 +105,10 @@ export class DocumentReadModel implements ReadModel {
   quarter(id: string): Promise<QuarterDoc | null> {
     return this.one(quarters, id);
   }
-  objectives(filter: { quarterId: string; unitId?: string | null }): Promise<ObjectiveDoc[]> {
-    return this.list(objectives, scope(filter));
+  objectives(filter: { quarterId: string; unitId?: string | null }, include: { keyResults?: boolean } = {}): Promise<ObjectiveDoc[]> {
+    const where = scope(filter);
+    const found = include.keyResults && this.source.findWith ? this.source.findWith(objectives, where, keyResults, 'objectiveId') : undefined;
+    return this.list(objectives, where, found);
   }
   objective(id: string): Promise<ObjectiveDoc | null> {
     return this.one(objectives, id);

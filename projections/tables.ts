@@ -8,6 +8,21 @@ import { sqlOf } from './sql';
 
 const quoted = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
+const selections = new Map<string, string>();
+
+/** A read model's columns as selected: instants as milliseconds since 1970 (a number is cheaper to read than text). */
+function selectList<D extends Doc>(model: ReadModelDeclaration<D>, alias: string): string {
+  const key = `${model.name}\u0000${alias}`;
+  let list = selections.get(key);
+  if (list === undefined) {
+    list = model.columns
+      .map((c) => (c.sql === 'timestamptz' ? `(extract(epoch FROM ${alias}.${quoted(c.name)}) * 1000)::float8 AS ${quoted(c.name)}` : `${alias}.${quoted(c.name)}`))
+      .join(', ');
+    selections.set(key, list);
+  }
+  return list;
+}
+
 /**
  * Documents of one organisation from PostgreSQL: the live tables, or, at a log position, the versions
  * of the history tables valid there ([valid_from, valid_to) holds the position). Both are the same
@@ -36,6 +51,33 @@ export class TableSource implements DocumentSource {
     return docs;
   }
 
+  async findWith<D extends Doc, C extends Doc>(model: ReadModelDeclaration<D>, where: Where, child: ReadModelDeclaration<C>, field: keyof C & string): Promise<D[]> {
+    const parent = this.conditions(model, Object.entries(where).map(([f, value]) => [f, [value]]), 'p');
+    const childColumn = child.columns.find((c) => c.property === field);
+    if (childColumn === undefined) throw new Error(`The ${child.name} read model has no field ${field}.`);
+    const children = this.conditions(child, [], 'c');
+    // One statement: the documents, then their children, each row as JSON with instants in milliseconds.
+    const rows = await this.sql.query<{ k: string; d: Record<string, unknown> }>(
+      `WITH p AS (SELECT ${selectList(model, 'p')} FROM ${quoted(this.position === null ? model.table : model.history)} p WHERE ${parent.text})
+       SELECT 'p' AS k, to_jsonb(p) AS d FROM p
+       UNION ALL
+       SELECT 'c', to_jsonb(c) FROM (SELECT ${selectList(child, 'c')} FROM ${quoted(this.position === null ? child.table : child.history)} c
+                                      WHERE ${children.text} AND c.${quoted(childColumn.name)} IN (SELECT id FROM p)) c`,
+      [...parent.params, ...children.params],
+    );
+    const docs = rows.filter((r) => r.k === 'p').map((r) => model.toDoc(r.d));
+    const groups = new Map<string, C[]>(docs.map((d) => [d.id, []]));
+    for (const row of rows) if (row.k === 'c') {
+      const doc = child.toDoc(row.d);
+      groups.get((doc as unknown as Record<string, string>)[field] as string)?.push(doc);
+    }
+    const byField = this.loader(child, field);
+    for (const [id, group] of groups) byField.prime(id, group);
+    const byId = this.loader(model, 'id');
+    for (const doc of docs) byId.prime(doc.id, [doc]);
+    return docs;
+  }
+
   private loader<D extends Doc>(model: ReadModelDeclaration<D>, field: string): DataLoader<string, Doc[]> {
     const name = `${model.name}.${field}`;
     let loader = this.loaders.get(name);
@@ -51,34 +93,40 @@ export class TableSource implements DocumentSource {
     return loader;
   }
 
-  private async query<D extends Doc>(model: ReadModelDeclaration<D>, where: readonly (readonly [string, readonly string[]])[]): Promise<D[]> {
-    const conditions = ['organisation_id = ?'];
+  /** The organisation, fields equal to one of their values, and (at a position) the versions valid there. */
+  private conditions<D extends Doc>(model: ReadModelDeclaration<D>, where: readonly (readonly [string, readonly string[]])[], alias: string): { text: string; params: unknown[] } {
+    const conditions = [`${alias}.organisation_id = ?`];
     const params: unknown[] = [this.organisationId];
     for (const [field, values] of where) {
       const column = model.columns.find((c) => c.property === field);
       if (column === undefined) throw new Error(`The ${model.name} read model has no field ${field}.`);
       if (values.length === 1) {
-        conditions.push(`${quoted(column.name)} = ?`);
+        conditions.push(`${alias}.${quoted(column.name)} = ?`);
         params.push(values[0]);
       } else {
-        conditions.push(`${quoted(column.name)} = ANY(?::text[])`);
+        conditions.push(`${alias}.${quoted(column.name)} = ANY(?::text[])`);
         params.push(textArray(values));
       }
     }
     if (this.position !== null) {
-      conditions.push('valid_from <= ?', '(valid_to IS NULL OR valid_to > ?)');
+      conditions.push(`${alias}.valid_from <= ?`, `(${alias}.valid_to IS NULL OR ${alias}.valid_to > ?)`);
       params.push(this.position, this.position);
     }
+    return { text: conditions.join(' AND '), params };
+  }
+
+  private async query<D extends Doc>(model: ReadModelDeclaration<D>, where: readonly (readonly [string, readonly string[]])[]): Promise<D[]> {
+    const { text, params } = this.conditions(model, where, 't');
     const table = this.position === null ? model.table : model.history;
-    const rows = await this.sql.query<Record<string, unknown>>(`SELECT * FROM ${quoted(table)} WHERE ${conditions.join(' AND ')}`, params);
+    const rows = await this.sql.query<Record<string, unknown>>(`SELECT ${selectList(model, 't')} FROM ${quoted(table)} t WHERE ${text}`, params);
     return rows.map((row) => model.toDoc(row));
   }
 }
 
-/** The live read-model tables of one organisation. */
+/** The live read-model tables of one organisation (through an entity manager, or any connection). */
 export class TableReadModel extends DocumentReadModel {
-  constructor(em: EntityManager, organisationId: string) {
-    super(new TableSource(sqlOf(em), organisationId, null), null);
+  constructor(db: EntityManager | Sql, organisationId: string) {
+    super(new TableSource('getConnection' in db ? sqlOf(db) : db, organisationId, null), null);
   }
 }
 
@@ -88,12 +136,12 @@ export class TableReadModel extends DocumentReadModel {
  */
 export class TemporalReadModel extends DocumentReadModel {
   constructor(
-    em: EntityManager,
+    db: EntityManager | Sql,
     organisationId: string,
     /** The organisation's last position recorded at or before `asOf`. */
     readonly position: number,
     asOf: Date,
   ) {
-    super(new TableSource(sqlOf(em), organisationId, position), asOf);
+    super(new TableSource('getConnection' in db ? sqlOf(db) : db, organisationId, position), asOf);
   }
 }

@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError, getNamedType, isLeafType, type GraphQLResolveInfo } from 'graphql';
+import { GraphQLError, getNamedType, isLeafType, type GraphQLOutputType, type GraphQLResolveInfo } from 'graphql';
 import { operationCost } from './cost';
 import { DEFAULT_REQUEST_LIMITS, limitError, type RequestLimits } from './limits';
 
@@ -47,6 +47,18 @@ function leafBytes(value: unknown): number {
   }
 }
 
+const leafTypes = new WeakMap<GraphQLOutputType, boolean>();
+
+/** Whether a field's values are scalars or enums (remembered per type: this runs for every field resolved). */
+function isLeaf(type: GraphQLOutputType): boolean {
+  let leaf = leafTypes.get(type);
+  if (leaf === undefined) {
+    leaf = isLeafType(getNamedType(type));
+    leafTypes.set(type, leaf);
+  }
+  return leaf;
+}
+
 /**
  * Admits each request by its cost and keeps its response bounded:
  * - once the operation is known, measures its cost with the variables (schema/cost.ts) and refuses it,
@@ -61,10 +73,9 @@ export function costPlugin<C extends object>(limits: Partial<RequestLimits> = {}
     async requestDidStart({ contextValue }) {
       const state: RequestCost = { requested: null, admitted: false, bytes: 0, tooLarge: false };
       costs.set(contextValue, state);
-      const stop = new GraphQLError(responseTooLarge(maxResponseBytes).message, { extensions: { code: 'RESPONSE_TOO_LARGE' } });
       const account = (info: GraphQLResolveInfo, result: unknown): void => {
         const key = typeof info.path.key === 'string' ? info.path.key.length + 4 : 1;
-        state.bytes += key + (isLeafType(getNamedType(info.returnType)) ? leafBytes(result) : 2);
+        state.bytes += key + (isLeaf(info.returnType) ? leafBytes(result) : 2);
         if (state.bytes > maxResponseBytes) state.tooLarge = true;
       };
       return {
@@ -99,7 +110,9 @@ export function costPlugin<C extends object>(limits: Partial<RequestLimits> = {}
           return {
             willResolveField({ info }) {
               // Commands already begun finish (a mutation's root fields); everything else stops here.
-              if (state.tooLarge && info.parentType !== info.schema.getMutationType()) throw stop;
+              if (state.tooLarge && info.parentType !== info.schema.getMutationType()) {
+                throw new GraphQLError(responseTooLarge(maxResponseBytes).message, { extensions: { code: 'RESPONSE_TOO_LARGE' } });
+              }
               return (_error, result) => account(info, result);
             },
           };

@@ -2,7 +2,8 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { EventStore } from '../events/store';
 import type { ReadModel } from '../projections/readModel';
 import { TemporalReadModel } from '../projections/tables';
-import { sqlOf } from './database';
+import type { Sql } from '../events/sql';
+import { pooledSql } from './clientSql';
 
 /**
  * Answers "what did the read model look like at instant T": the organisation's log is a prefix at any
@@ -13,18 +14,22 @@ import { sqlOf } from './database';
  * (projections/memory.ts folds the log in memory: the reference the tests compare this with.)
  */
 export class History {
+  private readonly reads: Sql;
+
   constructor(
-    private readonly orm: MikroORM,
+    orm: MikroORM,
     private readonly store = new EventStore(),
-  ) {}
+  ) {
+    this.reads = pooledSql(orm);
+  }
 
   /** The organisation's last position recorded at or before `at` (0 before its first event). */
   positionAt(organisationId: string, at: Date): Promise<number> {
-    return this.store.positionAt(sqlOf(this.orm.em.fork()), organisationId, at);
+    return this.store.positionAt(this.reads, organisationId, at);
   }
 
   /** The organisation's read model as it stood at `at`. */
   async at(organisationId: string, at: Date): Promise<ReadModel> {
-    return new TemporalReadModel(this.orm.em.fork(), organisationId, await this.positionAt(organisationId, at), at);
+    return new TemporalReadModel(this.reads, organisationId, await this.positionAt(organisationId, at), at);
   }
 }

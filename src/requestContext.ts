@@ -5,6 +5,7 @@ import { TableReadModel } from '../projections/tables';
 import type { Context } from '../schema/context';
 import type { AuditService } from './audit';
 import type { Principal } from './auth';
+import { pooledSql } from './clientSql';
 import { Commands } from './commands';
 import { sqlOf } from './database';
 import { eventFeed } from './eventFeed';
@@ -56,6 +57,7 @@ function stopWhenAborted(commands: Commands, signal: AbortSignal): Commands {
 export function contextFactory(deps: ContextDependencies): (requestId: string, principal: Principal, signal?: AbortSignal) => Context {
   const { orm, ledger, audit, history, follower, clock, expensiveWork } = deps;
   const store = new EventStore();
+  const reads = pooledSql(orm);
 
   return (requestId, principal, signal = NEVER) => {
     const org = principal.organisationId;
@@ -81,7 +83,7 @@ export function contextFactory(deps: ContextDependencies): (requestId: string, p
       return model;
     };
     const actor = { organisationId: org, actor: principal.subject, correlationId: requestId };
-    const newRead = () => new TableReadModel(orm.em.fork(), org);
+    const newRead = () => new TableReadModel(reads, org);
     const ctx: Context = {
       organisationId: org,
       actor: principal.subject,

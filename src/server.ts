@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Pool } from 'pg';
 import { okrSchema } from '../schema/build';
@@ -162,7 +162,8 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
     // Apollo's landing page loads Apollo Sandbox from a CDN; browsers get our own GraphiQL (src/http/graphiql.ts).
-    plugins: [ApolloServerPluginLandingPageDisabled(), costPlugin<Context>(requestLimits), exchangePlugin()],
+    // No cache hints are given, so Apollo's cache-control plugin (a hook on every field) is not installed.
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), costPlugin<Context>(requestLimits), exchangePlugin()],
     formatError: (formatted, error) =>
       formatError(formatted, error, (e) => logger.error('unexpected error in a request', { path: formatted.path, ...errorFields(e) })),
   });

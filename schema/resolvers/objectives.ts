@@ -1,4 +1,5 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, FieldResolver, ID, Info, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { KeyResultDoc, ObjectiveDoc, QuarterDoc, UnitDoc } from '../../projections/docs';
 import type { Context } from '../context';
 import { ObjectiveStatus } from '../enums';
@@ -10,7 +11,7 @@ import {
   RetireObjectiveInput,
 } from '../inputs';
 import { DateTime, KeyResult, Objective, Quarter, Unit } from '../types';
-import { askedAt, found, idOf, objectiveAt, readFor, versionOptions, viewOf, write } from './support';
+import { askedAt, found, idOf, objectiveAt, readFor, selects, versionOptions, viewOf, write } from './support';
 
 export const objectiveStatus = (o: ObjectiveDoc): ObjectiveStatus =>
   o.lifecycle === 'RETIRED' ? ObjectiveStatus.RETIRED : o.score !== null ? ObjectiveStatus.SCORED : (o.lifecycle as ObjectiveStatus);
@@ -23,9 +24,11 @@ export class ObjectiveResolver {
     @Arg('unitId', () => ID, { nullable: true }) unitId: string | null,
     @Arg('asOf', () => DateTime, { nullable: true }) asOf: Date | null,
     @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<ObjectiveDoc[]> {
     const { at, ids } = askedAt(ctx, { quarterId, unitId }, asOf);
-    return (await readFor(ctx, at)).objectives(ids);
+    // A team's quarter is almost always asked for with its key results: then they come in the same round trip.
+    return (await readFor(ctx, at)).objectives(ids, { keyResults: selects(info, 'keyResults') });
   }
 
   @Query(() => Objective, { nullable: true })

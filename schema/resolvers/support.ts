@@ -1,3 +1,4 @@
+import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import { rejected } from '../../domain/errors';
 import type { KeyResultDoc, ObjectiveDoc, QuarterDoc, UnitDoc } from '../../projections/docs';
 import { fromModel, modelOf, type ReadModel } from '../../projections/readModel';
@@ -112,4 +113,15 @@ export async function objectiveAt(ctx: Context, id: string, at: Date | null): Pr
 
 export async function keyResultAt(ctx: Context, id: string, at: Date | null): Promise<KeyResultDoc | null> {
   return at === null ? ctx.read.keyResult(id) : (await ctx.readAsOf(at)).keyResult(id);
+}
+
+/** Whether the field being resolved selects `name` directly under it (through fragments too). */
+export function selects(info: GraphQLResolveInfo, name: string): boolean {
+  const within = (set: SelectionSetNode | undefined): boolean =>
+    set?.selections.some((s) => {
+      if (s.kind === Kind.FIELD) return s.name.value === name;
+      if (s.kind === Kind.INLINE_FRAGMENT) return within(s.selectionSet);
+      return within(info.fragments[s.name.value]?.selectionSet);
+    }) ?? false;
+  return info.fieldNodes.some((node) => within(node.selectionSet));
 }
