@@ -1,3 +1,7 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Client } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { SCHEMA_VERSION, type DomainEvent, type EventType } from '../events/catalogue';
 import { verifyLog } from '../events/audit';
@@ -56,7 +60,6 @@ interface Row {
   recorded_at: string;
   quarter_id: string | null;
   unit_id: string | null;
-  leaf_hash: string;
 }
 
 /** Builds the history as rows, in recorded order, with stream versions and positions. */
@@ -79,7 +82,6 @@ function history(organisationId: string): { rows: Row[]; streams: Map<string, nu
       recorded_at: new Date(at).toISOString(),
       quarter_id: data.quarterId ?? null,
       unit_id: data.unitId ?? null,
-      leaf_hash: '',
     });
   };
   // Quarters from 2023-Q3 on, so that with 13 of them the whole history lies in the past.
@@ -130,58 +132,88 @@ function history(organisationId: string): { rows: Row[]; streams: Map<string, nu
   return { rows, streams, team: teams[0] as string, quarters };
 }
 
+/** A value as COPY's text format writes it: backslash, newline, carriage return and tab escaped; null as \N. */
+function copyText(value: string | number | null): string {
+  if (value === null) return '\\N';
+  return typeof value === 'number' ? String(value) : value.replace(/[\\\n\r\t]/g, (c) => COPY_ESCAPES[c] ?? c);
+}
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+/** A bytea's text input (hex); copyText escapes its backslash. */
+const copyBytes = (bytes: Buffer): string => `\\x${bytes.toString('hex')}`;
+const copyLine = (values: readonly (string | number | null)[]): string => `${values.map(copyText).join('\t')}\n`;
+
+/** Rows per chunk handed to COPY: one chunk is hashed while PostgreSQL takes the one before. */
+const COPY_CHUNK = 5000;
+
+/** `COPY ... FROM STDIN` (text format) of the lines `chunks` yields, on `client`. */
+async function copyInto(client: Client, statement: string, chunks: Iterable<string>): Promise<void> {
+  await pipeline(Readable.from(chunks, { objectMode: true, highWaterMark: 2 }), client.query(copyFrom(statement)));
+}
+
+/**
+ * Writes one organisation's history to the log as appends would have written it: events with their
+ * positions (after the organisation's head) and leaf hashes, the tree's interior nodes, the streams'
+ * versions and the head row with the tree's frontier. By COPY on a connection of its own: the events
+ * are hashed a chunk at a time while PostgreSQL writes the chunk before.
+ */
 export async function fill(orm: MikroORM, organisationId = ORG): Promise<{ events: number; team: string; quarters: { id: string; startsOn: Date }[] }> {
   const { rows, streams, team, quarters } = history(organisationId);
-  const sql = sqlOf(orm.em.fork());
-  const store = new EventStore();
-  const head = await store.head(sql, organisationId);
-  // Positions continue the organisation's log and every event becomes a leaf of its tree, as an append would make them.
-  const leaves: Hash[] = [];
-  for (const row of rows) {
-    row.position += head.position;
-    const leaf = eventLeafHash({
-      organisationId: row.organisation_id,
-      position: row.position,
-      streamId: row.stream_id,
-      version: row.stream_version,
-      type: row.type,
-      schemaVersion: row.schema_version,
-      data: row.data,
-      metadata: row.metadata,
-      recordedAt: row.recorded_at,
-    });
-    row.leaf_hash = leaf.toString('base64');
-    leaves.push(leaf);
-  }
-  const grown = appendLeaves(head.frontier, head.position, leaves);
-  const nodes = grown.nodes.filter((n) => n.level > 0).map((n) => ({ level: n.level, idx: n.index, hash: n.hash.toString('base64') }));
-  for (let i = 0; i < nodes.length; i += 20000) {
-    await sql.query(
-      `INSERT INTO okr_tree_nodes (organisation_id, level, idx, hash)
-       SELECT ?, level, idx, decode(hash, 'base64') FROM jsonb_to_recordset(?::jsonb) AS n(level smallint, idx bigint, hash text)`,
-      [organisationId, JSON.stringify(nodes.slice(i, i + 20000))],
+  const head = await new EventStore().head(sqlOf(orm.em.fork()), organisationId);
+  const client = new Client({ connectionString: String(orm.config.get('clientUrl')) });
+  await client.connect();
+  try {
+    let frontier = head.frontier;
+    const nodes: string[] = [];
+    function* eventLines(): Generator<string> {
+      for (let from = 0; from < rows.length; from += COPY_CHUNK) {
+        const lines: string[] = [];
+        const leaves: Hash[] = [];
+        for (const row of rows.slice(from, from + COPY_CHUNK)) {
+          row.position += head.position;
+          const leaf = eventLeafHash({
+            organisationId: row.organisation_id,
+            position: row.position,
+            streamId: row.stream_id,
+            version: row.stream_version,
+            type: row.type,
+            schemaVersion: row.schema_version,
+            data: row.data,
+            metadata: row.metadata,
+            recordedAt: row.recorded_at,
+          });
+          leaves.push(leaf);
+          lines.push(
+            copyLine([row.position, row.organisation_id, row.stream_id, row.stream_version, row.type, row.schema_version,
+              JSON.stringify(row.data), JSON.stringify(row.metadata), row.recorded_at, row.quarter_id, row.unit_id, copyBytes(leaf)]),
+          );
+        }
+        // Positions continue the organisation's log and every event becomes a leaf of its tree, as an append would make them.
+        const grown = appendLeaves(frontier, head.position + from, leaves);
+        frontier = grown.frontier;
+        for (const n of grown.nodes) if (n.level > 0) nodes.push(copyLine([organisationId, n.level, n.index, copyBytes(n.hash)]));
+        yield lines.join('');
+      }
+    }
+    await copyInto(
+      client,
+      'COPY okr_events (position, organisation_id, stream_id, stream_version, type, schema_version, data, metadata, recorded_at, quarter_id, unit_id, leaf_hash) FROM STDIN',
+      eventLines(),
     );
-  }
-  for (let i = 0; i < rows.length; i += 5000) {
-    await sql.query(
-      `INSERT INTO okr_events (position, organisation_id, stream_id, stream_version, type, schema_version, data, metadata, recorded_at, quarter_id, unit_id, leaf_hash)
-       SELECT position, organisation_id, stream_id, stream_version, type, schema_version, data, metadata, recorded_at, quarter_id, unit_id, decode(leaf_hash, 'base64')
-         FROM jsonb_to_recordset(?::jsonb) AS r(position bigint, organisation_id text, stream_id text, stream_version int, type text,
-              schema_version int, data jsonb, metadata jsonb, recorded_at timestamptz, quarter_id text, unit_id text, leaf_hash text)`,
-      [JSON.stringify(rows.slice(i, i + 5000))],
+    await copyInto(client, 'COPY okr_tree_nodes (organisation_id, level, idx, hash) FROM STDIN', [nodes.join('')]);
+    await client.query(
+      `INSERT INTO okr_streams (organisation_id, stream_id, stream_type, version)
+       SELECT $1, key, split_part(key, '-', 1), value::int FROM jsonb_each_text($2::jsonb)`,
+      [organisationId, JSON.stringify(Object.fromEntries(streams))],
     );
+    const last = rows[rows.length - 1];
+    await client.query(
+      `INSERT INTO okr_log_heads AS h (organisation_id, position, recorded_at, frontier) VALUES ($1, $2, $3::timestamptz, $4::jsonb)
+       ON CONFLICT (organisation_id) DO UPDATE SET position = EXCLUDED.position, recorded_at = greatest(h.recorded_at, EXCLUDED.recorded_at), frontier = EXCLUDED.frontier`,
+      [organisationId, last?.position ?? head.position, last?.recorded_at ?? new Date(0).toISOString(), JSON.stringify(frontier.map((h) => h.toString('base64')))],
+    );
+  } finally {
+    await client.end();
   }
-  await sql.query(
-    `INSERT INTO okr_streams (organisation_id, stream_id, stream_type, version)
-     SELECT ?, key, split_part(key, '-', 1), value::int FROM jsonb_each_text(?::jsonb)`,
-    [organisationId, JSON.stringify(Object.fromEntries(streams))],
-  );
-  const last = rows[rows.length - 1];
-  await sql.query(
-    `INSERT INTO okr_log_heads AS h (organisation_id, position, recorded_at, frontier) VALUES (?, ?, ?::timestamptz, ?::jsonb)
-     ON CONFLICT (organisation_id) DO UPDATE SET position = EXCLUDED.position, recorded_at = greatest(h.recorded_at, EXCLUDED.recorded_at), frontier = EXCLUDED.frontier`,
-    [organisationId, last?.position ?? head.position, last?.recorded_at ?? new Date(0).toISOString(), JSON.stringify(grown.frontier.map((h) => h.toString('base64')))],
-  );
   return { events: rows.length, team, quarters };
 }
 
