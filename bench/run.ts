@@ -16,7 +16,6 @@ import { randomUUID } from 'node:crypto';
 import { statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { Client } from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { KeyResultView } from '../projections/entities';
@@ -28,7 +27,7 @@ import { createServer } from '../src/server';
 import { cpuSample, cpuSince, type CpuReport } from './cpu';
 import { provisionDatabase, type BenchDatabase } from './database';
 import { actorOf, addTeam, checkInInput, objectiveWithIds, objectiveWithKeyResults, setUpOrganisation, type Fixture } from './fixtures';
-import type { ClientConfig, ClientResult } from './graphqlClient';
+import { runClientWorker } from './graphqlClient';
 import { mean, round, summarise, table, type LatencySummary } from './stats';
 import { historyBench } from './history';
 import { noisyNeighbour } from './noisyNeighbour';
@@ -311,27 +310,6 @@ interface GraphQLScenario {
   cpu: CpuReport | null;
   data: { objectives: number; keyResultsPerObjective: number; checkInsPerKeyResult: number };
   responseBytes: number;
-}
-
-function runClientWorker(config: ClientConfig, onMeasureStart: () => void): Promise<ClientResult> {
-  const file = path.join(__dirname, 'graphqlClient.ts');
-  // The worker inherits `-r ts-node/register/transpile-only` from this process's execArgv.
-  const worker = new Worker(`require('ts-node/register/transpile-only'); require(${JSON.stringify(file)});`, {
-    eval: true,
-    workerData: { clientConfig: config },
-  });
-  return new Promise((resolve, reject) => {
-    worker.on('message', (message: { started: true } | { ok: true; result: ClientResult } | { ok: false; error: string }) => {
-      if ('started' in message) {
-        setTimeout(onMeasureStart, config.warmupMs);
-        return;
-      }
-      void worker.terminate();
-      if (message.ok) resolve(message.result);
-      else reject(new Error(`GraphQL client worker failed: ${message.error}`));
-    });
-    worker.once('error', reject);
-  });
 }
 
 async function graphql(orm: MikroORM, fixture: Fixture): Promise<GraphQLScenario> {

@@ -38,13 +38,13 @@ export const heapLimitMb = (): number => Number(process.env.OKR_MAX_HEAP_MB ?? '
  * Starts `script` (a path from the repository root) as `npm start` starts src/main.ts: node with
  * `--max-old-space-size` and ts-node's transpile-only hook, without npm in between so that the pid is
  * the server's. `env` is the whole environment (PATH and HOME are added); PORT is chosen here. Ready
- * when GET `readyPath` answers 200.
+ * once `ready(url)` says so.
  */
 export async function startProcess(
   name: string,
   script: string,
   env: Record<string, string>,
-  readyPath: string,
+  ready: (url: string) => Promise<boolean>,
   log: (line: string) => void,
 ): Promise<ServerProcess> {
   const port = await freePort();
@@ -60,7 +60,7 @@ export async function startProcess(
   for (let i = 0; i < 600; i += 1) {
     if (child.exitCode !== null) throw new Error(`${name} exited (${child.exitCode}): ${stderr}`);
     try {
-      if ((await fetch(`${url}${readyPath}`)).status === 200) {
+      if (await ready(url)) {
         log(`${name}: pid ${child.pid} ready at ${url} (heap ceiling ${heap} MB)`);
         return { url, child, pid: child.pid ?? 0, heapLimitMb: heap, stderr: () => stderr };
       }
@@ -75,7 +75,17 @@ export async function startProcess(
 
 /** The OKR ledger server as `npm start` runs it (src/main.ts) on `dbUrl`, with `env` (OKR_*, LOG_LEVEL) on top. */
 export function startLedgerServer(dbUrl: string, env: Record<string, string>, log: (line: string) => void): Promise<ServerProcess> {
-  return startProcess('OKR ledger server (src/main.ts)', 'src/main.ts', { DATABASE_URL: dbUrl, ...env }, '/readyz', log);
+  const ready = async (url: string) => (await fetch(`${url}/readyz`)).status === 200;
+  return startProcess('OKR ledger server (src/main.ts)', 'src/main.ts', { DATABASE_URL: dbUrl, ...env }, ready, log);
+}
+
+/** The Apollo Server hello-world (bench/apolloHello.ts); its GraphQL endpoint is `${url}/graphql` like ours (it answers any path). */
+export function startApolloHello(log: (line: string) => void): Promise<ServerProcess> {
+  const ready = async (url: string) => {
+    const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ hello }' }) });
+    return res.status === 200 && (await res.text()).includes('"world"');
+  };
+  return startProcess('Apollo Server hello-world (bench/apolloHello.ts)', 'bench/apolloHello.ts', {}, ready, log);
 }
 
 export async function stopServer(server: ServerProcess): Promise<void> {
