@@ -11,7 +11,7 @@ import { DEFAULT_LIMITS } from '../src/config';
 import { sqlOf } from '../src/database';
 import { Ledger } from '../src/ledger';
 import { rebuildProjections } from '../src/rebuild';
-import { fill, HISTORY_ORG } from './history';
+import { fill, HISTORY_ORG } from './historyFill';
 import type { PacedConfig, PacedResult } from './pacedClient';
 import { round, summarise, table, type LatencySummary } from './stats';
 import { postGraphQL } from './post';
