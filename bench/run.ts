@@ -1,15 +1,19 @@
 /**
- * `npm run bench`: write throughput through the full command path vs raw PostgreSQL inserts, and
- * GraphQL read throughput/latency, all from one run against a fresh database. See docs/PERFORMANCE.md.
+ * `npm run bench`: every figure of docs/PERFORMANCE.md from one run against a fresh database, in this
+ * order: the history of a log of over 1,000,000 events (bench/history.ts: sequential read, rebuild while
+ * organisations append, audit verify, storage), the server process on it (bench/serverLoad.ts: asOf
+ * against live, the team-quarter query against an Apollo Server hello-world, the server's memory), then
+ * write throughput through the full command path against raw PostgreSQL inserts, the GraphQL scenario,
+ * the noisy neighbour, writers in one and in several organisations, and proofs.
  *
  * Database: DATABASE_URL's server (a fresh okr_bench_<random> database, dropped at the end), else an
  * embedded PostgreSQL in a temporary directory (stopped and removed at the end).
  * BENCH_SECONDS (default 10) sets the measured duration of every scenario. BENCH_ONLY runs one section
  * alone: noisy (the noisy neighbour, bench/noisyNeighbour.ts), orgs (writers in one and in several
  * organisations, bench/organisations.ts), proofs (proof latency on an organisation of PROOF_EVENTS
- * events, default 1,000,000, in a database of its own, bench/proofs.ts) or history (rebuild, audit
- * verification and the team-quarter query live and asOf on a big log, and the history tables' storage;
- * HISTORY_ORGS, HISTORY_QUARTERS, HISTORY_TEAMS, HISTORY_REQUESTS, bench/history.ts).
+ * events, default 1,000,000, in a database of its own, bench/proofs.ts) or history (the history and the
+ * server process on it; HISTORY_ORGS, HISTORY_QUARTERS, HISTORY_TEAMS, HISTORY_REQUESTS,
+ * REBUILD_APPENDERS, REBUILD_APPEND_INTERVAL_MS, bench/historyFill.ts, bench/history.ts, bench/serverLoad.ts).
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
@@ -33,6 +37,7 @@ import { historyBench } from './history';
 import { noisyNeighbour } from './noisyNeighbour';
 import { organisationsBench } from './organisations';
 import { proofsBench } from './proofs';
+import { serverLoad } from './serverLoad';
 import { statementsPerCheckIn } from './statements';
 import { meanPhases, postgresPids, runWriters, TimedEventStore } from './writers';
 
@@ -495,21 +500,24 @@ async function main(): Promise<void> {
       return;
     }
     if (ONLY === 'history') {
-      const history = await historyBench(orm, log);
-      const knobs = ['HISTORY_ORGS', 'HISTORY_QUARTERS', 'HISTORY_TEAMS', 'HISTORY_REQUESTS']
+      const history = await historyBench(orm, db.url, log);
+      const server = await serverLoad(db.url, history.queried, SECONDS, log);
+      const knobs = ['HISTORY_ORGS', 'HISTORY_QUARTERS', 'HISTORY_TEAMS', 'HISTORY_REQUESTS', 'REBUILD_APPENDERS', 'REBUILD_APPEND_INTERVAL_MS']
         .filter((k) => process.env[k] !== undefined)
         .map((k) => `${k}=${process.env[k]} `)
         .join('');
       const results = {
         command: `${process.env.DATABASE_URL ? 'DATABASE_URL=… ' : ''}${knobs}BENCH_ONLY=history npm run bench`,
         startedAt: startedAt.toISOString(),
+        secondsPerScenario: SECONDS,
         machine,
         history: history.results,
+        server: server.results,
         loadAverage1m: { start: Number(loadStart), end: round(os.loadavg()[0] ?? Number.NaN, 2) },
         benchWallSeconds: round((performance.now() - t0) / 1000, 1),
       };
       process.stdout.write(
-        `OKR ledger benchmark (history only) — ${startedAt.toISOString()}\n\n${history.report}\n\n` +
+        `OKR ledger benchmark (history only) — ${startedAt.toISOString()}\n\n${history.report}\n\n${server.report}\n\n` +
           `Load average (1 min) at start ${loadStart}, at end ${os.loadavg()[0]?.toFixed(2)}. Bench wall time ${results.benchWallSeconds} s.\n`,
       );
       const file = path.join(__dirname, 'results.json');
@@ -518,7 +526,8 @@ async function main(): Promise<void> {
       return;
     }
     // First, on an empty log: its history is recorded before the live scenarios' appends.
-    const history = await historyBench(orm, log);
+    const history = await historyBench(orm, db.url, log);
+    const server = await serverLoad(db.url, history.queried, SECONDS, log);
 
     const setupLedger = new Ledger(orm, () => new Date());
     const fixture = await setUpOrganisation(setupLedger, ORG);
@@ -599,6 +608,7 @@ async function main(): Promise<void> {
       dataAccessLayers: layers,
       graphql: gql,
       history: history.results,
+      server: server.results,
       noisyNeighbour: noisy.results,
       organisations: orgs.results,
       proofs: proofs.results,
@@ -696,6 +706,8 @@ async function main(): Promise<void> {
     out.push(`Database at the end: ${results.finalCounts.okrEvents} events, ${results.finalCounts.okrCheckIns} check-ins. Bench wall time ${results.benchWallSeconds} s.`);
     out.push('');
     out.push(history.report);
+    out.push('');
+    out.push(server.report);
     out.push('');
     out.push(noisy.report);
     out.push('');
