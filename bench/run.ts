@@ -4,7 +4,8 @@
  * organisations append, audit verify, storage), the server process on it (bench/serverLoad.ts: asOf
  * against live, the team-quarter query against an Apollo Server hello-world, the server's memory), then
  * write throughput through the full command path against raw PostgreSQL inserts, the GraphQL scenario,
- * the noisy neighbour, writers in one and in several organisations, and proofs.
+ * the noisy neighbour, writers in one and in several organisations, and proofs. It ends with the summary
+ * of issue 10's figures (bench/headline.ts), which bench/results.json carries at its top level.
  *
  * Database: DATABASE_URL's server (a fresh okr_bench_<random> database, dropped at the end), else an
  * embedded PostgreSQL in a temporary directory (stopped and removed at the end).
@@ -33,11 +34,12 @@ import { provisionDatabase, type BenchDatabase } from './database';
 import { actorOf, addTeam, checkInInput, objectiveWithIds, objectiveWithKeyResults, setUpOrganisation, type Fixture } from './fixtures';
 import { runClientWorker } from './graphqlClient';
 import { mean, round, summarise, table, type LatencySummary } from './stats';
-import { historyBench } from './history';
+import { headlineTable, verdicts, type Headline } from './headline';
+import { historyBench, type HistoryBench } from './history';
 import { noisyNeighbour } from './noisyNeighbour';
 import { organisationsBench } from './organisations';
 import { proofsBench } from './proofs';
-import { serverLoad } from './serverLoad';
+import { serverLoad, type ServerLoadResults } from './serverLoad';
 import { statementsPerCheckIn } from './statements';
 import { meanPhases, postgresPids, runWriters, TimedEventStore } from './writers';
 
@@ -424,6 +426,32 @@ async function machineFacts(orm: MikroORM, db: BenchDatabase) {
   };
 }
 
+// ---- issue 10's figures -------------------------------------------------------------------------
+
+/** The figures of issue 10 that the history section and the server process give. */
+function historyFigures(history: HistoryBench, server: ServerLoadResults): Omit<Headline, 'checkInPerRawInsert1' | 'orgs8PerWriter1'> {
+  return {
+    asOfP99OverLiveP99: server.teamQuarterQuery.coldP99OverLiveP99,
+    rebuildPerSequentialRead: history.rebuild.ofSequentialRead,
+    appendMaxWaitDuringRebuildMs: history.appendsDuringRebuild.during.maxMs,
+    graphqlPerApolloHello: server.graphqlVsApolloHello.oursOverHello,
+    graphqlP99Ms: server.graphqlVsApolloHello.ours.latency.p99Ms,
+    serverRssMb: server.memory.rssAfterLoadMb ?? Number.NaN,
+  };
+}
+
+const MIB = 1024 * 1024;
+
+/** Storage per 1,000,000 events of the history log, for the summary. */
+function storageLine(history: HistoryBench): string {
+  const pm = history.storage.perMillionEvents;
+  const m = (bytes: number) => `${(bytes / MIB).toFixed(0)} MiB`;
+  return (
+    `Storage per 1,000,000 events (no target): ${m(pm.total)} = okr_events ${m(pm.okrEvents)} + okr_tree_nodes ${m(pm.okrTreeNodes)} + ` +
+    `read models ${m(pm.readModels)} + history tables ${m(pm.historyTables)} (log of ${history.events} events).`
+  );
+}
+
 // ---- main --------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -502,11 +530,15 @@ async function main(): Promise<void> {
     if (ONLY === 'history') {
       const history = await historyBench(orm, db.url, log);
       const server = await serverLoad(db.url, history.queried, SECONDS, log);
+      const figures = historyFigures(history.results, server.results);
       const knobs = ['HISTORY_ORGS', 'HISTORY_QUARTERS', 'HISTORY_TEAMS', 'HISTORY_REQUESTS', 'REBUILD_APPENDERS', 'REBUILD_APPEND_INTERVAL_MS']
         .filter((k) => process.env[k] !== undefined)
         .map((k) => `${k}=${process.env[k]} `)
         .join('');
       const results = {
+        ...figures,
+        targets: verdicts(figures),
+        storageBytesPerMillionEvents: history.results.storage.perMillionEvents,
         command: `${process.env.DATABASE_URL ? 'DATABASE_URL=… ' : ''}${knobs}BENCH_ONLY=history npm run bench`,
         startedAt: startedAt.toISOString(),
         secondsPerScenario: SECONDS,
@@ -518,6 +550,7 @@ async function main(): Promise<void> {
       };
       process.stdout.write(
         `OKR ledger benchmark (history only) — ${startedAt.toISOString()}\n\n${history.report}\n\n${server.report}\n\n` +
+          `${headlineTable(figures, storageLine(history.results))}\n\n` +
           `Load average (1 min) at start ${loadStart}, at end ${os.loadavg()[0]?.toFixed(2)}. Bench wall time ${results.benchWallSeconds} s.\n`,
       );
       const file = path.join(__dirname, 'results.json');
@@ -595,7 +628,15 @@ async function main(): Promise<void> {
       rawInsertsPerSecond: raw[i]?.eventsPerSecond ?? Number.NaN,
       ratio: round((full[i]?.eventsPerSecond ?? Number.NaN) / (raw[i]?.eventsPerSecond ?? Number.NaN), 3),
     }));
+    const figures: Headline = {
+      ...historyFigures(history.results, server.results),
+      checkInPerRawInsert1: ratios[0]?.ratio ?? Number.NaN,
+      orgs8PerWriter1: orgs.results.ratioEightOrganisationsOverOneWriter,
+    };
     const results = {
+      ...figures,
+      targets: verdicts(figures),
+      storageBytesPerMillionEvents: history.results.storage.perMillionEvents,
       command: `${process.env.DATABASE_URL ? 'DATABASE_URL=… ' : ''}npm run bench`,
       startedAt: startedAt.toISOString(),
       secondsPerScenario: SECONDS,
@@ -714,6 +755,9 @@ async function main(): Promise<void> {
     out.push(orgs.report);
     out.push('');
     out.push(proofs.report);
+    out.push('');
+    out.push(headlineTable(figures, storageLine(history.results)));
+    out.push(`Load average (1 min) at start ${loadStart}, at end ${os.loadavg()[0]?.toFixed(2)}; ${machine.cores} cores. Bench wall time ${results.benchWallSeconds} s.`);
     process.stdout.write(`${out.join('\n')}\n`);
     const file = path.join(__dirname, 'results.json');
     await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
