@@ -45,6 +45,11 @@ export const TARGETS: { readonly [K in HeadlineName]: Target } = {
 
 export const HEADLINE_NAMES = Object.keys(TARGETS) as HeadlineName[];
 
+/** The figures measured, in the issue's order (results.json's top level). */
+export function inOrder(figures: Partial<Headline>): Partial<Headline> {
+  return Object.fromEntries(HEADLINE_NAMES.filter((name) => figures[name] !== undefined).map((name) => [name, figures[name]]));
+}
+
 /** Each figure measured, its target and whether this run met it. */
 export function verdicts(figures: Partial<Headline>): Partial<Record<HeadlineName, { value: number; target: string; met: boolean }>> {
   const out: Partial<Record<HeadlineName, { value: number; target: string; met: boolean }>> = {};
@@ -64,7 +69,7 @@ export function headlineTable(figures: Partial<Headline>, storageLine: string | 
   });
   return [
     'Summary (issue 10: history at the cost of the present; the same figures are at the top of bench/results.json)',
-    table([['name', 'figure', 'this run', 'target', ''], ...rows]),
+    table([['name', 'figure', 'this run', 'target', 'verdict'], ...rows]),
     ...(storageLine === null ? [] : [storageLine]),
   ].join('\n');
 }

@@ -1,10 +1,10 @@
 /**
  * The history fixture (bench/history.ts, and the noisy neighbour's attacker): a realistic log written in
- * bulk, in each of HISTORY_ORGS organisations (default 1), HISTORY_QUARTERS quarters (13) of
+ * bulk, in each of HISTORY_ORGS organisations (default 10), HISTORY_QUARTERS quarters (13) of
  * HISTORY_TEAMS teams (56), each team with 3 objectives x 3 key results checked in weekly, scored and
- * closed: 106,260 events per organisation with the defaults (HISTORY_ORGS=10 makes 1,062,600). Every
- * event gets its true leaf hash and the tree its interior nodes, as appends would have made them; the
- * read models are not written (a rebuild makes them from the log).
+ * closed: 106,260 events per organisation with the defaults, 1,062,600 in all. Every event gets its true
+ * leaf hash and the tree its interior nodes, as appends would have made them; the read models are not
+ * written (a rebuild makes them from the log).
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -29,7 +29,7 @@ export function knob(name: string, fallback: number, max: number): number {
 }
 export const QUARTERS = knob('HISTORY_QUARTERS', 13, 40);
 export const TEAMS = knob('HISTORY_TEAMS', 56, 1000);
-export const ORGS = knob('HISTORY_ORGS', 1, 100);
+export const ORGS = knob('HISTORY_ORGS', 10, 100);
 const WEEKS = 20;
 const DAY = 86_400_000;
 /** The organisations filled: the first is HISTORY_ORG, the one queried. */

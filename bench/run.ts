@@ -34,7 +34,7 @@ import { provisionDatabase, type BenchDatabase } from './database';
 import { actorOf, addTeam, checkInInput, objectiveWithIds, objectiveWithKeyResults, setUpOrganisation, type Fixture } from './fixtures';
 import { runClientWorker } from './graphqlClient';
 import { mean, round, summarise, table, type LatencySummary } from './stats';
-import { headlineTable, verdicts, type Headline } from './headline';
+import { headlineTable, inOrder, verdicts, type Headline } from './headline';
 import { historyBench, type HistoryBench } from './history';
 import { noisyNeighbour } from './noisyNeighbour';
 import { organisationsBench } from './organisations';
@@ -536,7 +536,7 @@ async function main(): Promise<void> {
         .map((k) => `${k}=${process.env[k]} `)
         .join('');
       const results = {
-        ...figures,
+        ...inOrder(figures),
         targets: verdicts(figures),
         storageBytesPerMillionEvents: history.results.storage.perMillionEvents,
         command: `${process.env.DATABASE_URL ? 'DATABASE_URL=… ' : ''}${knobs}BENCH_ONLY=history npm run bench`,
@@ -634,7 +634,7 @@ async function main(): Promise<void> {
       orgs8PerWriter1: orgs.results.ratioEightOrganisationsOverOneWriter,
     };
     const results = {
-      ...figures,
+      ...inOrder(figures),
       targets: verdicts(figures),
       storageBytesPerMillionEvents: history.results.storage.perMillionEvents,
       command: `${process.env.DATABASE_URL ? 'DATABASE_URL=… ' : ''}npm run bench`,
