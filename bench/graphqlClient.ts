@@ -4,7 +4,8 @@
  * Loopback only: the URL is checked before any request is sent.
  */
 import { Agent } from 'node:http';
-import { parentPort, workerData } from 'node:worker_threads';
+import path from 'node:path';
+import { parentPort, Worker, workerData } from 'node:worker_threads';
 import { postGraphQL } from './post';
 
 export interface ClientConfig {
@@ -70,6 +71,28 @@ export async function runClients(config: ClientConfig): Promise<ClientResult> {
     warmupRequests,
     sample,
   };
+}
+
+/** Runs the clients in a worker thread; `onMeasureStart` is called when the warm-up ends. */
+export function runClientWorker(config: ClientConfig, onMeasureStart: () => void = () => undefined): Promise<ClientResult> {
+  const file = path.join(__dirname, 'graphqlClient.ts');
+  // The worker inherits `-r ts-node/register/transpile-only` from this process's execArgv.
+  const worker = new Worker(`require('ts-node/register/transpile-only'); require(${JSON.stringify(file)});`, {
+    eval: true,
+    workerData: { clientConfig: config },
+  });
+  return new Promise((resolve, reject) => {
+    worker.on('message', (message: { started: true } | { ok: true; result: ClientResult } | { ok: false; error: string }) => {
+      if ('started' in message) {
+        setTimeout(onMeasureStart, config.warmupMs);
+        return;
+      }
+      void worker.terminate();
+      if (message.ok) resolve(message.result);
+      else reject(new Error(`GraphQL client worker failed: ${message.error}`));
+    });
+    worker.once('error', reject);
+  });
 }
 
 if (parentPort !== null && workerData !== null && typeof workerData === 'object' && 'clientConfig' in workerData) {

@@ -1,189 +1,52 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { SCHEMA_VERSION, type DomainEvent, type EventType } from '../events/catalogue';
 import { verifyLog } from '../events/audit';
-import { eventLeafHash } from '../events/leaf';
-import { appendLeaves, type Hash } from '../events/merkle';
-import { ephemeralCheckpointKeys } from '../src/checkpointKeys';
-import { EventStore } from '../events/store';
 import { textArray, type Sql } from '../events/sql';
+import { EventStore } from '../events/store';
+import { ephemeralCheckpointKeys } from '../src/checkpointKeys';
 import { sqlOf } from '../src/database';
-import { rebuildProjections } from '../src/rebuild';
-import { createServer } from '../src/server';
+import { Ledger } from '../src/ledger';
+import { rebuildProjections, type RebuildSummary } from '../src/rebuild';
+import { epochNow, startAppenders, type TimedCommand } from './appenders';
+import { cpuSample, cpuSince, type CpuReport } from './cpu';
+import { objectiveWithKeyResults, setUpOrganisation } from './fixtures';
+import { fill, HISTORY_ORG, HISTORY_ORGANISATIONS, knob, ORGS, QUARTERS, TEAMS, type FixtureQuarter } from './historyFill';
 import { round, summarise, table, type LatencySummary } from './stats';
+import { postgresPids, type WriterTarget } from './writers';
 
 /*
- * Quarter-history figures (issue: replay and rebuild; issue: temporal read models):
- * - rebuild speed: events per second folded into every inline projection (and, where they exist, its
- *   history table), beside the same run's plain sequential read of the log (the limit a rebuild cannot beat);
- * - latency of a team's quarter query live and with asOf on a log of over 100,000 events;
- * - what the read models' history tables (`<table>_history`, every version of every document) hold and take.
- *
- * The log is filled with realistic history by bulk SQL (the append path has its own benchmark): in each of
- * HISTORY_ORGS organisations (default 1), HISTORY_QUARTERS quarters (13) of HISTORY_TEAMS teams (56), each
- * with 3 objectives x 3 key results checked in weekly, scored and closed: 106,260 events per organisation
- * with the defaults (HISTORY_ORGS=10 makes a log of 1,062,600). Then every read model is rebuilt from it,
- * and the queries run against the first organisation. HISTORY_REQUESTS (100) requests per query kind.
- * `BENCH_ONLY=history npm run bench` runs this section alone.
+ * History at the cost of the present (issue 10), on a log of over 1,000,000 events (bench/historyFill.ts:
+ * HISTORY_ORGS organisations, default 10, of 106,260 events each):
+ * - the plain sequential read of the whole log, the read a rebuild does (EventStore.stream, pages of
+ *   READ_PAGE events, decoded, every organisation's log in one transaction): the limit a rebuild cannot beat;
+ * - the rebuild of every inline projection and its history table (rebuildProjections) from that log, its
+ *   rate beside the read's, while REBUILD_APPENDERS organisations append check-ins (Commands.recordCheckIn
+ *   through the Ledger, in a worker thread with a pool of its own, bench/appenders.ts): every command's
+ *   latency, before the rebuild and during it, the longest (when into the rebuild it started), and how long
+ *   the rebuild says it held appends (RebuildSummary.lockedMs);
+ * - `audit verify` of the first organisation's log (recomputing its Merkle tree);
+ * - what the log, the tree and the read models' tables and history tables take, per 1,000,000 events.
+ * The team-quarter query live and asOf on this log runs against the server process (bench/serverLoad.ts).
  */
 
-/** The organisation whose history fills the log (the noisy neighbour's attacker reuses it). */
-export const HISTORY_ORG = 'bench-history';
-const ORG = HISTORY_ORG;
-
-function knob(name: string, fallback: number, max: number): number {
-  const value = Number(process.env[name] ?? String(fallback));
-  if (!Number.isInteger(value) || value < 1 || value > max) throw new Error(`${name} must be a whole number in [1, ${max}].`);
-  return value;
+/** The rebuild reads the log in pages of this many events (src/rebuild.ts DEFAULT_REBUILD_BATCH_SIZE today); the plain read does the same. */
+const READ_PAGE = 2000;
+/** Organisations appending during the rebuild, one writer each. */
+const APPENDERS = knob('REBUILD_APPENDERS', 2, 16);
+/**
+ * Each appender starts a command every this many ms (or as soon as the last returns, when it took longer):
+ * 20 a second each, a busy organisation's writes, that leave the rebuild most of the machine's 2 cores.
+ * REBUILD_APPEND_INTERVAL_MS=0 sends them back to back.
+ */
+const APPEND_INTERVAL_MS = Number(process.env.REBUILD_APPEND_INTERVAL_MS ?? '50');
+if (!Number.isInteger(APPEND_INTERVAL_MS) || APPEND_INTERVAL_MS < 0 || APPEND_INTERVAL_MS > 10_000) {
+  throw new Error('REBUILD_APPEND_INTERVAL_MS must be a whole number of milliseconds in [0, 10000].');
 }
-const QUARTERS = knob('HISTORY_QUARTERS', 13, 40);
-const TEAMS = knob('HISTORY_TEAMS', 56, 1000);
-const ORGS = knob('HISTORY_ORGS', 1, 100);
-const ASOF_REQUESTS = knob('HISTORY_REQUESTS', 100, 10_000);
-const WEEKS = 20;
-const DAY = 86_400_000;
-/** The organisations filled: the first is HISTORY_ORG, the one queried. */
-const ORGANISATIONS = Array.from({ length: ORGS }, (_, i) => (i === 0 ? ORG : `${ORG}-${i + 1}`));
+/** The appenders' first second is warm-up (their ORM's pool, JIT); the next seconds, before the rebuild, are the baseline. */
+const APPEND_WARMUP_MS = 1000;
+const APPEND_BASELINE_MS = 3000;
+const appenderOrg = (i: number) => `bench-rebuild-appender-${i + 1}`;
 
-interface Row {
-  position: number;
-  organisation_id: string;
-  stream_id: string;
-  stream_version: number;
-  type: EventType;
-  schema_version: number;
-  data: DomainEvent['data'];
-  metadata: Record<string, unknown>;
-  recorded_at: string;
-  quarter_id: string | null;
-  unit_id: string | null;
-  leaf_hash: string;
-}
-
-/** Builds the history as rows, in recorded order, with stream versions and positions. */
-function history(organisationId: string): { rows: Row[]; streams: Map<string, number>; team: string; quarters: { id: string; startsOn: Date }[] } {
-  const rows: Row[] = [];
-  const streams = new Map<string, number>();
-  const add = (streamId: string, event: DomainEvent, at: number) => {
-    const version = (streams.get(streamId) ?? 0) + 1;
-    streams.set(streamId, version);
-    const data = event.data as { quarterId?: string; unitId?: string };
-    rows.push({
-      position: rows.length + 1,
-      organisation_id: organisationId,
-      stream_id: streamId,
-      stream_version: version,
-      type: event.type,
-      schema_version: SCHEMA_VERSION[event.type],
-      data: event.data,
-      metadata: { actor: 'bench', correlationId: 'bench', causationId: 'bench', idempotencyKey: null },
-      recorded_at: new Date(at).toISOString(),
-      quarter_id: data.quarterId ?? null,
-      unit_id: data.unitId ?? null,
-      leaf_hash: '',
-    });
-  };
-  // Quarters from 2023-Q3 on, so that with 13 of them the whole history lies in the past.
-  const first = Date.UTC(2023, 6, 1);
-  let clock = first - 30 * DAY;
-  const tick = () => (clock += 1000);
-  add('unit-company', { type: 'UnitRegistered', data: { unitId: 'company', name: 'Company', level: 'COMPANY', parentId: null } }, tick());
-  add('unit-engineering', { type: 'UnitRegistered', data: { unitId: 'engineering', name: 'Engineering', level: 'FUNCTION', parentId: 'company' } }, tick());
-  const teams = Array.from({ length: TEAMS }, (_, t) => `team-${t}`);
-  for (const team of teams) {
-    add(`unit-${team}`, { type: 'UnitRegistered', data: { unitId: team, name: team, level: 'TEAM', parentId: 'engineering' } }, tick());
-  }
-  const quarters: { id: string; startsOn: Date }[] = [];
-  for (let q = 0; q < QUARTERS; q += 1) {
-    const startsOn = Date.UTC(2023, 6 + q * 3, 1);
-    const endsOn = Date.UTC(2023, 9 + q * 3, 1);
-    const quarterId = `Q${q}`;
-    quarters.push({ id: quarterId, startsOn: new Date(startsOn) });
-    clock = Math.max(clock, startsOn - 20 * DAY);
-    const iso = (t: number) => new Date(t).toISOString();
-    add(`quarter-${quarterId}`, { type: 'QuarterPlanned', data: { quarterId, startsOn: iso(startsOn), endsOn: iso(endsOn), settingOpensOn: iso(startsOn - 21 * DAY) } }, tick());
-    const krs: { id: string; objectiveId: string; unitId: string }[] = [];
-    for (const team of teams) {
-      for (let o = 0; o < 3; o += 1) {
-        const objectiveId = `${quarterId}-${team}-o${o}`;
-        const scope = { objectiveId, unitId: team, quarterId };
-        add(`objective-${objectiveId}`, { type: 'ObjectiveDrafted', data: { ...scope, unitLevel: 'TEAM', title: `Objective ${o} of ${team}`, description: null, aspirational: true, parentId: null } }, tick());
-        for (let k = 0; k < 3; k += 1) {
-          const id = `${objectiveId}-k${k}`;
-          krs.push({ id, objectiveId, unitId: team });
-          add(`keyResult-${id}`, { type: 'KeyResultDefined', data: { keyResultId: id, objectiveId, unitId: team, quarterId, title: `Reduce metric ${k} from 100 to 50`, metric: `metric ${k}`, unit: 'ms', baseline: 100, target: 50, direction: 'DECREASE', kind: 'OUTCOME' } }, tick());
-        }
-        add(`objective-${objectiveId}`, { type: 'ObjectiveCommitted', data: scope }, tick());
-      }
-    }
-    for (let w = 0; w < WEEKS && startsOn + w * 7 * DAY < endsOn; w += 1) {
-      clock = Math.max(clock, startsOn + w * 7 * DAY);
-      for (const kr of krs) {
-        add(`keyResult-${kr.id}`, { type: 'CheckInRecorded', data: { keyResultId: kr.id, objectiveId: kr.objectiveId, unitId: kr.unitId, quarterId, confidence: 40 + (w % 5) * 10, value: 100 - w * 2, whatChanged: 'steady progress', blockers: null, asOf: iso(clock) } }, tick());
-      }
-    }
-    clock = Math.max(clock, endsOn + DAY);
-    for (const kr of krs) {
-      add(`keyResult-${kr.id}`, { type: 'KeyResultScored', data: { keyResultId: kr.id, objectiveId: kr.objectiveId, unitId: kr.unitId, quarterId, score: 0.7, note: null, previousScore: null, target: 50 } }, tick());
-    }
-    add(`quarter-${quarterId}`, { type: 'QuarterClosed', data: { quarterId, closedAt: iso(clock) } }, tick());
-  }
-  return { rows, streams, team: teams[0] as string, quarters };
-}
-
-export async function fill(orm: MikroORM, organisationId = ORG): Promise<{ events: number; team: string; quarters: { id: string; startsOn: Date }[] }> {
-  const { rows, streams, team, quarters } = history(organisationId);
-  const sql = sqlOf(orm.em.fork());
-  const store = new EventStore();
-  const head = await store.head(sql, organisationId);
-  // Positions continue the organisation's log and every event becomes a leaf of its tree, as an append would make them.
-  const leaves: Hash[] = [];
-  for (const row of rows) {
-    row.position += head.position;
-    const leaf = eventLeafHash({
-      organisationId: row.organisation_id,
-      position: row.position,
-      streamId: row.stream_id,
-      version: row.stream_version,
-      type: row.type,
-      schemaVersion: row.schema_version,
-      data: row.data,
-      metadata: row.metadata,
-      recordedAt: row.recorded_at,
-    });
-    row.leaf_hash = leaf.toString('base64');
-    leaves.push(leaf);
-  }
-  const grown = appendLeaves(head.frontier, head.position, leaves);
-  const nodes = grown.nodes.filter((n) => n.level > 0).map((n) => ({ level: n.level, idx: n.index, hash: n.hash.toString('base64') }));
-  for (let i = 0; i < nodes.length; i += 20000) {
-    await sql.query(
-      `INSERT INTO okr_tree_nodes (organisation_id, level, idx, hash)
-       SELECT ?, level, idx, decode(hash, 'base64') FROM jsonb_to_recordset(?::jsonb) AS n(level smallint, idx bigint, hash text)`,
-      [organisationId, JSON.stringify(nodes.slice(i, i + 20000))],
-    );
-  }
-  for (let i = 0; i < rows.length; i += 5000) {
-    await sql.query(
-      `INSERT INTO okr_events (position, organisation_id, stream_id, stream_version, type, schema_version, data, metadata, recorded_at, quarter_id, unit_id, leaf_hash)
-       SELECT position, organisation_id, stream_id, stream_version, type, schema_version, data, metadata, recorded_at, quarter_id, unit_id, decode(leaf_hash, 'base64')
-         FROM jsonb_to_recordset(?::jsonb) AS r(position bigint, organisation_id text, stream_id text, stream_version int, type text,
-              schema_version int, data jsonb, metadata jsonb, recorded_at timestamptz, quarter_id text, unit_id text, leaf_hash text)`,
-      [JSON.stringify(rows.slice(i, i + 5000))],
-    );
-  }
-  await sql.query(
-    `INSERT INTO okr_streams (organisation_id, stream_id, stream_type, version)
-     SELECT ?, key, split_part(key, '-', 1), value::int FROM jsonb_each_text(?::jsonb)`,
-    [organisationId, JSON.stringify(Object.fromEntries(streams))],
-  );
-  const last = rows[rows.length - 1];
-  await sql.query(
-    `INSERT INTO okr_log_heads AS h (organisation_id, position, recorded_at, frontier) VALUES (?, ?, ?::timestamptz, ?::jsonb)
-     ON CONFLICT (organisation_id) DO UPDATE SET position = EXCLUDED.position, recorded_at = greatest(h.recorded_at, EXCLUDED.recorded_at), frontier = EXCLUDED.frontier`,
-    [organisationId, last?.position ?? head.position, last?.recorded_at ?? new Date(0).toISOString(), JSON.stringify(grown.frontier.map((h) => h.toString('base64')))],
-  );
-  return { events: rows.length, team, quarters };
-}
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One read-model table or history table after the rebuild (and a VACUUM (ANALYZE)). */
 export interface TableStorage {
@@ -194,38 +57,66 @@ export interface TableStorage {
   indexBytes: number;
 }
 
+export interface AppendsDuringRebuild {
+  writers: number;
+  organisations: string[];
+  /** 0: back to back. */
+  intervalMs: number;
+  /** Commands that ran before the rebuild started (after the warm-up). */
+  before: LatencySummary;
+  /** Commands running at any moment of the rebuild (started before its end, ended after its start). */
+  during: LatencySummary;
+  /** When the longest command during the rebuild started, in seconds from the rebuild's start (of rebuildSeconds). */
+  longestStartedAtSeconds: number | null;
+  rebuildSeconds: number;
+}
+
 export interface HistoryBench {
   events: number;
   organisations: number;
   quarters: number;
   teams: number;
-  fillSeconds: number;
+  fill: { events: number; seconds: number; eventsPerSecond: number };
   /** How asOf is answered by the code measured: from the history tables, or by replaying the log (before them). */
   asOfReads: 'temporal' | 'replay';
-  sequentialRead: { seconds: number; eventsPerSecond: number };
-  rebuild: { seconds: number; eventsPerSecond: number; ofSequentialRead: number; appendsHeldMs: number | null };
-  vacuumAnalyzeSeconds: number;
-  auditVerify: { seconds: number; eventsPerSecond: number; ok: boolean };
-  teamQuarterQuery: {
-    live: LatencySummary;
-    asOfCold: LatencySummary;
-    asOfCached: LatencySummary;
-    quarterEvents: number;
-    /** asOf p99 / live p99 (the issue's target: at most 2). */
-    coldP99OverLiveP99: number;
-    cachedP99OverLiveP99: number;
+  sequentialRead: { events: number; pageSize: number; seconds: number; eventsPerSecond: number };
+  rebuild: {
+    events: number;
+    seconds: number;
+    eventsPerSecond: number;
+    /** Rebuild events/s / sequential read events/s (the issue's target: at least 0.5). */
+    ofSequentialRead: number;
+    /** How long the rebuild held appends, as it reports it (RebuildSummary.lockedMs); null when it does not. */
+    appendsHeldMs: number | null;
+    /** Null where /proc is not available. */
+    cpu: CpuReport | null;
   };
+  appendsDuringRebuild: AppendsDuringRebuild;
+  vacuumAnalyzeSeconds: number;
+  auditVerify: { organisationId: string; seconds: number; eventsPerSecond: number; ok: boolean };
   storage: {
     current: TableStorage[];
     history: TableStorage[];
     currentTotalBytes: number;
     historyTotalBytes: number;
     eventsTotalBytes: number;
+    treeNodesTotalBytes: number;
     /** History tables' bytes / current tables' bytes. */
     historyOverCurrent: number;
     /** History tables' bytes / okr_events' bytes. */
     historyOverEvents: number;
+    /** Bytes per 1,000,000 events of the log (every table's total, indexes and TOAST included). */
+    perMillionEvents: { okrEvents: number; okrTreeNodes: number; readModels: number; historyTables: number; total: number };
   };
+}
+
+/** Where the team-quarter query looks (bench/serverLoad.ts): the first organisation's first team, in its middle quarter. */
+export interface QueriedQuarter {
+  organisationId: string;
+  team: string;
+  quarter: FixtureQuarter;
+  /** Events of that quarter in that organisation's log. */
+  quarterEvents: number;
 }
 
 const MIB = 1024 * 1024;
@@ -245,37 +136,120 @@ async function storageOf(sql: Sql, tables: readonly { name: string; rows: number
   });
 }
 
-export async function historyBench(orm: MikroORM, log: (line: string) => void): Promise<{ results: HistoryBench; report: string }> {
+/** The plain read of every organisation's whole log, as the rebuild reads it: pages of decoded events, one transaction. */
+async function sequentialRead(orm: MikroORM): Promise<{ events: number; seconds: number }> {
+  const store = new EventStore();
+  const t = performance.now();
+  let events = 0;
+  await orm.em.fork().transactional(async (em) => {
+    const sql = sqlOf(em);
+    const heads = await sql.query<{ organisation_id: string }>('SELECT organisation_id FROM okr_log_heads ORDER BY organisation_id');
+    for (const { organisation_id: organisationId } of heads) {
+      for await (const page of store.stream(sql, { organisationId }, READ_PAGE)) events += page.length;
+    }
+  });
+  return { events, seconds: (performance.now() - t) / 1000 };
+}
+
+/** Organisations of their own for the appenders, set up through the command path; one key result each. */
+async function appenderTargets(orm: MikroORM): Promise<WriterTarget[]> {
+  const ledger = new Ledger(orm, () => new Date());
+  const targets: WriterTarget[] = [];
+  for (let i = 0; i < APPENDERS; i += 1) {
+    const fixture = await setUpOrganisation(ledger, appenderOrg(i));
+    const [keyResultId] = await objectiveWithKeyResults(ledger, fixture, fixture.teamId, 'Appends during the rebuild', 1);
+    if (keyResultId === undefined) throw new Error('no key result to append to');
+    targets.push({ organisationId: fixture.organisationId, keyResultId });
+  }
+  return targets;
+}
+
+/** The rebuild of every projection while the appenders run; their commands before and during it. */
+async function rebuildWhileAppending(
+  orm: MikroORM,
+  dbUrl: string,
+  targets: WriterTarget[],
+  log: (line: string) => void,
+): Promise<{ summary: RebuildSummary; seconds: number; cpu: CpuReport | null; appends: AppendsDuringRebuild }> {
+  const appenders = await startAppenders({ url: dbUrl, targets, intervalMs: APPEND_INTERVAL_MS });
+  const goAt = epochNow();
+  appenders.go();
+  let commands: TimedCommand[] = [];
+  let summary: RebuildSummary;
+  let startedAt: number;
+  let endedAt: number;
+  let cpu: CpuReport | null;
+  try {
+    await sleep(APPEND_WARMUP_MS + APPEND_BASELINE_MS);
+    log(`history: rebuilding every projection from the log while ${targets.length} organisations append`);
+    const cpuStart = await cpuSample();
+    let lastLogged = performance.now();
+    startedAt = epochNow();
+    summary = await rebuildProjections(orm, {
+      onProgress(done, total) {
+        if (performance.now() - lastLogged < 30_000) return;
+        lastLogged = performance.now();
+        log(`history: rebuilt ${done} of ${total} events (${round((epochNow() - startedAt) / 1000, 0)} s)`);
+      },
+    });
+    endedAt = epochNow();
+    cpu = await cpuSince(cpuStart, await postgresPids(orm));
+  } finally {
+    commands = await appenders.stop();
+  }
+  const before = commands.filter((c) => c.startedAt >= goAt + APPEND_WARMUP_MS && c.startedAt + c.ms <= startedAt);
+  const during = commands.filter((c) => c.startedAt < endedAt && c.startedAt + c.ms > startedAt);
+  const longest = during.reduce<TimedCommand | null>((a, c) => (a === null || c.ms > a.ms ? c : a), null);
+  const seconds = (endedAt - startedAt) / 1000;
+  return {
+    summary,
+    seconds,
+    cpu,
+    appends: {
+      writers: targets.length,
+      organisations: targets.map((t) => t.organisationId),
+      intervalMs: APPEND_INTERVAL_MS,
+      before: summarise(before.map((c) => c.ms)),
+      during: summarise(during.map((c) => c.ms)),
+      longestStartedAtSeconds: longest === null ? null : round((longest.startedAt - startedAt) / 1000, 2),
+      rebuildSeconds: round(seconds, 2),
+    },
+  };
+}
+
+export async function historyBench(
+  orm: MikroORM,
+  dbUrl: string,
+  log: (line: string) => void,
+): Promise<{ results: HistoryBench; report: string; queried: QueriedQuarter }> {
   log(`history: filling the log with ${ORGS} organisation(s) x ${QUARTERS} quarters x ${TEAMS} teams of history`);
   let t = performance.now();
-  let filled: Awaited<ReturnType<typeof fill>> | null = null;
-  for (const [i, organisationId] of ORGANISATIONS.entries()) {
+  let first: Awaited<ReturnType<typeof fill>> | null = null;
+  let filledEvents = 0;
+  for (const [i, organisationId] of HISTORY_ORGANISATIONS.entries()) {
     const one = await fill(orm, organisationId);
-    filled ??= one;
-    if (ORGS > 1) log(`history: filled ${organisationId} (${i + 1}/${ORGS}, ${one.events} events)`);
+    first ??= one;
+    filledEvents += one.events;
+    if (ORGS > 1) log(`history: filled ${organisationId} (${i + 1}/${ORGS}, ${one.events} events, ${round((performance.now() - t) / 1000, 1)} s)`);
   }
   const fillSeconds = (performance.now() - t) / 1000;
-  if (filled === null) throw new Error('no organisation filled');
-  const { team, quarters } = filled;
+  if (first === null) throw new Error('no organisation filled');
   const sql = sqlOf(orm.em.fork());
-  const total = await sql.query<{ n: string }>('SELECT count(*) AS n FROM okr_events');
+  log(`history: setting up ${APPENDERS} organisations to append during the rebuild`);
+  const targets = await appenderTargets(orm);
+  // As autovacuum would soon after a bulk load: the read and the rebuild both find settled pages.
+  log('history: VACUUM (ANALYZE) of the log');
+  for (const name of ['okr_events', 'okr_tree_nodes', 'okr_streams', 'okr_log_heads']) await sql.query(`VACUUM (ANALYZE) "${name}"`);
 
-  log('history: plain sequential read of the whole log (every organisation)');
-  t = performance.now();
-  let read = 0;
-  for (const organisationId of ORGANISATIONS) {
-    for await (const page of new EventStore().stream(sql, { organisationId }, 2000)) read += page.length;
-  }
-  const readSeconds = (performance.now() - t) / 1000;
+  log(`history: plain sequential read of the whole log (every organisation, pages of ${READ_PAGE})`);
+  const read = await sequentialRead(orm);
 
-  log('history: rebuilding every projection from the log');
-  t = performance.now();
-  const summary = await rebuildProjections(orm, {});
-  const rebuildSeconds = (performance.now() - t) / 1000;
+  const rebuilt = await rebuildWhileAppending(orm, dbUrl, targets, log);
+  const { summary } = rebuilt;
 
-  log(`history: verifying the Merkle tree of ${ORG}'s log`);
+  log(`history: verifying the Merkle tree of ${HISTORY_ORG}'s log`);
   t = performance.now();
-  const verification = await verifyLog(sql, ORG, { full: true, signing: ephemeralCheckpointKeys().signing });
+  const verification = await verifyLog(sql, HISTORY_ORG, { full: true, signing: ephemeralCheckpointKeys().signing });
   const verifySeconds = (performance.now() - t) / 1000;
   if (!verification.ok) throw new Error(`the benchmark's log does not verify: ${verification.reason}`);
 
@@ -285,116 +259,105 @@ export async function historyBench(orm: MikroORM, log: (line: string) => void): 
   for (const name of ['okr_events', ...summary.tables.map((x) => x.name)]) await sql.query(`VACUUM (ANALYZE) "${name}"`);
   const vacuumSeconds = (performance.now() - t) / 1000;
   const tables = await storageOf(sql, summary.tables);
-  const [eventsSize] = await sql.query<{ total: string }>("SELECT pg_total_relation_size('okr_events') AS total");
+  const [sizes] = await sql.query<{ events: string; nodes: string; n: string }>(
+    `SELECT pg_total_relation_size('okr_events') AS events, pg_total_relation_size('okr_tree_nodes') AS nodes, (SELECT count(*) FROM okr_events) AS n`,
+  );
+  const events = Number(sizes?.n ?? 0);
   const history = tables.filter((x) => x.name.endsWith('_history'));
   const current = tables.filter((x) => !x.name.endsWith('_history'));
   const asOfReads = history.length > 0 ? 'temporal' : 'replay';
   const sum = (xs: readonly TableStorage[]) => xs.reduce((n, x) => n + x.totalBytes, 0);
+  const perMillion = (bytes: number) => Math.round((bytes * 1_000_000) / events);
+  const eventsBytes = Number(sizes?.events ?? 0);
+  const nodesBytes = Number(sizes?.nodes ?? 0);
 
-  const target = quarters[Math.floor(quarters.length / 2)] ?? quarters[0];
-  if (!target) throw new Error('no quarter');
-  const [quarterEvents] = await sql.query<{ n: string }>('SELECT count(*) AS n FROM okr_events WHERE organisation_id = ? AND quarter_id = ?', [ORG, target.id]);
-  const server = await createServer({ orm, organisationId: ORG, actor: 'bench', clock: () => new Date(Date.UTC(2030, 0, 1)) });
-  const url = await server.listen(0, '127.0.0.1');
-  const query = `query($q: ID!, $u: ID, $at: DateTime) { objectives(quarterId: $q, unitId: $u, asOf: $at) {
-    title status keyResults { title current confidence score } } }`;
-  const ask = async (asOf: Date | null): Promise<number> => {
-    const started = performance.now();
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query, variables: { q: target.id, u: team, at: asOf?.toISOString() ?? null } }),
-    });
-    const body = (await res.json()) as { errors?: unknown; data?: { objectives: unknown[] } };
-    if (body.errors || body.data?.objectives.length !== 3) throw new Error(`unexpected answer: ${JSON.stringify(body).slice(0, 300)}`);
-    return performance.now() - started;
-  };
-  log(`history: team-quarter query, live and asOf (${ASOF_REQUESTS} requests each; asOf read by ${asOfReads === 'temporal' ? 'the history tables' : 'replay'})`);
-  const live: number[] = [];
-  const cold: number[] = [];
-  const cached: number[] = [];
-  try {
-    for (let i = 0; i < 5; i += 1) await ask(null);
-    for (let i = 0; i < ASOF_REQUESTS; i += 1) live.push(await ask(null));
-    // A different instant every time, spread over days 20-78 of the quarter (each a fresh replay before the
-    // history tables; now the same indexed read at another position).
-    const spread = (58 * DAY) / ASOF_REQUESTS;
-    for (let i = 0; i < ASOF_REQUESTS; i += 1) cold.push(await ask(new Date(target.startsOn.getTime() + 20 * DAY + Math.round(i * spread) + i * 1000)));
-    const at = new Date(target.startsOn.getTime() + 45 * DAY);
-    await ask(at);
-    for (let i = 0; i < ASOF_REQUESTS; i += 1) cached.push(await ask(at));
-  } finally {
-    await server.close();
-  }
+  const quarter = first.quarters[Math.floor(first.quarters.length / 2)] ?? first.quarters[0];
+  if (!quarter) throw new Error('no quarter');
+  const [quarterEvents] = await sql.query<{ n: string }>('SELECT count(*) AS n FROM okr_events WHERE organisation_id = ? AND quarter_id = ?', [HISTORY_ORG, quarter.id]);
 
-  const liveSummary = summarise(live);
-  const coldSummary = summarise(cold);
-  const cachedSummary = summarise(cached);
+  const readRate = read.events / read.seconds;
+  const rebuildRate = summary.events / rebuilt.seconds;
   const results: HistoryBench = {
-    events: Number(total[0]?.n ?? 0),
+    events,
     organisations: ORGS,
     quarters: QUARTERS,
     teams: TEAMS,
-    fillSeconds: round(fillSeconds, 2),
+    fill: { events: filledEvents, seconds: round(fillSeconds, 2), eventsPerSecond: Math.round(filledEvents / fillSeconds) },
     asOfReads,
-    sequentialRead: { seconds: round(readSeconds, 2), eventsPerSecond: Math.round(read / readSeconds) },
+    sequentialRead: { events: read.events, pageSize: READ_PAGE, seconds: round(read.seconds, 2), eventsPerSecond: Math.round(readRate) },
     rebuild: {
-      seconds: round(rebuildSeconds, 2),
-      eventsPerSecond: Math.round(summary.events / rebuildSeconds),
-      ofSequentialRead: round(summary.events / rebuildSeconds / (read / readSeconds), 3),
-      // How long the rebuild held appends (an online rebuild reports it; one that holds them throughout does not).
+      events: summary.events,
+      seconds: round(rebuilt.seconds, 2),
+      eventsPerSecond: Math.round(rebuildRate),
+      ofSequentialRead: round(rebuildRate / readRate, 3),
       appendsHeldMs: summary.lockedMs === undefined ? null : round(summary.lockedMs, 1),
+      cpu: rebuilt.cpu,
     },
+    appendsDuringRebuild: rebuilt.appends,
     vacuumAnalyzeSeconds: round(vacuumSeconds, 2),
     auditVerify: {
+      organisationId: HISTORY_ORG,
       seconds: round(verifySeconds, 2),
       eventsPerSecond: Math.round(verification.eventsChecked / verifySeconds),
       ok: verification.ok,
-    },
-    teamQuarterQuery: {
-      live: liveSummary,
-      asOfCold: coldSummary,
-      asOfCached: cachedSummary,
-      quarterEvents: Number(quarterEvents?.n ?? 0),
-      coldP99OverLiveP99: round(coldSummary.p99Ms / liveSummary.p99Ms, 2),
-      cachedP99OverLiveP99: round(cachedSummary.p99Ms / liveSummary.p99Ms, 2),
     },
     storage: {
       current,
       history,
       currentTotalBytes: sum(current),
       historyTotalBytes: sum(history),
-      eventsTotalBytes: Number(eventsSize?.total ?? 0),
+      eventsTotalBytes: eventsBytes,
+      treeNodesTotalBytes: nodesBytes,
       historyOverCurrent: round(sum(history) / sum(current), 2),
-      historyOverEvents: round(sum(history) / Number(eventsSize?.total ?? Number.NaN), 3),
+      historyOverEvents: round(sum(history) / eventsBytes, 3),
+      perMillionEvents: {
+        okrEvents: perMillion(eventsBytes),
+        okrTreeNodes: perMillion(nodesBytes),
+        readModels: perMillion(sum(current)),
+        historyTables: perMillion(sum(history)),
+        total: perMillion(eventsBytes + nodesBytes + sum(current) + sum(history)),
+      },
     },
   };
-  const q = results.teamQuarterQuery;
+  const a = results.appendsDuringRebuild;
   const st = results.storage;
-  const how = asOfReads === 'temporal' ? { cold: 'temporal read', cached: 'temporal read, no cache' } : { cold: 'replay', cached: 'replay cache' };
+  const pm = st.perMillionEvents;
   const rowsOf = new Map(current.map((x) => [x.name, x.rows]));
+  const cpu = results.rebuild.cpu;
   const report = [
     `Quarter history on a log of ${results.events} events (${ORGS} organisation(s) x ${QUARTERS} quarters x ${TEAMS} teams, ` +
-      `filled in ${results.fillSeconds} s; the queried quarter of ${ORG} holds ${q.quarterEvents})`,
+      `filled by COPY in ${results.fill.seconds} s, ${results.fill.eventsPerSecond} events/s; plus ${APPENDERS} appending organisations)`,
     table([
-      ['measure', 'seconds', 'events/s', 'of sequential read'],
-      ['plain sequential read of the log', results.sequentialRead.seconds, results.sequentialRead.eventsPerSecond, '1'],
-      [`rebuild of every projection${history.length > 0 ? ' and its history' : ''}`, results.rebuild.seconds, results.rebuild.eventsPerSecond, results.rebuild.ofSequentialRead],
+      ['measure', 'events', 'seconds', 'events/s', 'of sequential read'],
+      [`plain sequential read of the log (EventStore.stream, pages of ${READ_PAGE})`, read.events, results.sequentialRead.seconds, results.sequentialRead.eventsPerSecond, 1],
       [
-        `audit verify (recompute the Merkle tree${ORGS > 1 ? ` of ${ORG}` : ''})`,
+        `rebuild of every projection${history.length > 0 ? ' and its history' : ''} (${APPENDERS} organisations appending)`,
+        results.rebuild.events,
+        results.rebuild.seconds,
+        results.rebuild.eventsPerSecond,
+        results.rebuild.ofSequentialRead,
+      ],
+      [
+        `audit verify (recompute the Merkle tree of ${HISTORY_ORG})`,
+        verification.eventsChecked,
         results.auditVerify.seconds,
         results.auditVerify.eventsPerSecond,
         round(results.auditVerify.eventsPerSecond / results.sequentialRead.eventsPerSecond, 3),
       ],
     ]),
-    `(${results.rebuild.appendsHeldMs === null ? 'the rebuild held appends throughout' : `the rebuild held appends for ${results.rebuild.appendsHeldMs} ms`}; ` +
-      `then VACUUM (ANALYZE) of okr_events and the rebuilt tables: ${results.vacuumAnalyzeSeconds} s)`,
+    cpu === null
+      ? ''
+      : `CPU during the rebuild (${cpu.wallSeconds} s): machine ${cpu.machineBusyPercent}% busy; this process (rebuild + appenders) ${cpu.benchProcessCores} cores, ` +
+        `PostgreSQL ${cpu.postgresCores}, other load ${cpu.otherCores}.`,
+    `recordCheckIn during the rebuild: ${a.writers} organisations, one writer each, ` +
+      `${a.intervalMs === 0 ? 'back to back' : `one command every ${a.intervalMs} ms or as soon as the last returns`} ` +
+      `(a worker thread with a pool of its own); the rebuild says it held appends for ${results.rebuild.appendsHeldMs ?? 'n/a (it does not say)'} ms`,
     table([
-      ['team-quarter query (1 client, sequential)', 'requests', 'p50 ms', 'p99 ms', 'max ms', 'p99 / live p99'],
-      ['live (no asOf)', q.live.count, q.live.p50Ms, q.live.p99Ms, q.live.maxMs, 1],
-      [`asOf, a new instant each time (${how.cold})`, q.asOfCold.count, q.asOfCold.p50Ms, q.asOfCold.p99Ms, q.asOfCold.maxMs, q.coldP99OverLiveP99],
-      [`asOf, the same instant again (${how.cached})`, q.asOfCached.count, q.asOfCached.p50Ms, q.asOfCached.p99Ms, q.asOfCached.maxMs, q.cachedP99OverLiveP99],
+      ['commands', 'count', 'p50 ms', 'p99 ms', 'max ms'],
+      [`before the rebuild (${APPEND_BASELINE_MS / 1000} s)`, a.before.count, a.before.p50Ms, a.before.p99Ms, a.before.maxMs],
+      [`during the rebuild (${a.rebuildSeconds} s)`, a.during.count, a.during.p50Ms, a.during.p99Ms, a.during.maxMs],
     ]),
+    `(the longest started ${a.longestStartedAtSeconds ?? 'n/a'} s into the rebuild; then VACUUM (ANALYZE) of okr_events and the rebuilt tables: ${results.vacuumAnalyzeSeconds} s)`,
     table([
       ['table (after VACUUM (ANALYZE))', 'rows', 'total', 'heap', 'indexes', 'rows per current row'],
       ...tables.map((x) => {
@@ -406,6 +369,10 @@ export async function historyBench(orm: MikroORM, log: (line: string) => void): 
       ? `History tables ${mib(st.historyTotalBytes)} against ${mib(st.currentTotalBytes)} for the current tables (${st.historyOverCurrent}x) ` +
         `and ${mib(st.eventsTotalBytes)} for okr_events (${st.historyOverEvents}x); ${Math.round(st.historyTotalBytes / results.events)} bytes of history per event.`
       : `No history tables (asOf replays the log). Current tables ${mib(st.currentTotalBytes)}, okr_events ${mib(st.eventsTotalBytes)}.`,
-  ].join('\n');
-  return { results, report };
+    `Storage per 1,000,000 events: okr_events ${mib(pm.okrEvents)}, okr_tree_nodes ${mib(pm.okrTreeNodes)}, read models ${mib(pm.readModels)}, ` +
+      `history tables ${mib(pm.historyTables)}; ${mib(pm.total)} in all.`,
+  ]
+    .filter((line) => line !== '')
+    .join('\n');
+  return { results, report, queried: { organisationId: HISTORY_ORG, team: first.team, quarter, quarterEvents: Number(quarterEvents?.n ?? 0) } };
 }

@@ -1,8 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { Agent } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -14,10 +11,11 @@ import { DEFAULT_LIMITS } from '../src/config';
 import { sqlOf } from '../src/database';
 import { Ledger } from '../src/ledger';
 import { rebuildProjections } from '../src/rebuild';
-import { fill, HISTORY_ORG } from './history';
+import { fill, HISTORY_ORG } from './historyFill';
 import type { PacedConfig, PacedResult } from './pacedClient';
 import { round, summarise, table, type LatencySummary } from './stats';
 import { postGraphQL } from './post';
+import { memoryOf, startLedgerServer, stopServer } from './serverProcess';
 
 /*
  * Noisy neighbour (issue 7): one organisation attacks at and beyond its limits (scans and replays
@@ -53,14 +51,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.
 
 const mint = (org: string, sub: string, role: string) =>
   new SignJWT({ org, role }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime('2h').sign(new TextEncoder().encode(SECRET));
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** The victim's organisation: a team with 4 objectives x 3 key results x 6 check-ins (as the GraphQL scenario). */
 async function victimFixture(orm: MikroORM): Promise<{ quarterId: string; teamId: string }> {
@@ -103,73 +93,6 @@ async function attackerHistory(orm: MikroORM, log: (line: string) => void): Prom
     [ATTACKER_ORG],
   );
   return { events: await count(), quarters: quarters.map((q) => ({ id: q.id, startsOn: new Date(q.starts_on) })) };
-}
-
-interface ServerProcess {
-  url: string;
-  child: ChildProcess;
-  heapLimitMb: number;
-  stderr: () => string;
-}
-
-async function startServer(dbUrl: string, log: (line: string) => void): Promise<ServerProcess> {
-  const port = await freePort();
-  const heapLimitMb = Number(process.env.OKR_MAX_HEAP_MB ?? '1536');
-  const root = path.join(__dirname, '..');
-  // What `npm start` runs (package.json), without npm in between, so that the pid is the server's.
-  const child = spawn(process.execPath, [`--max-old-space-size=${heapLimitMb}`, '-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      DATABASE_URL: dbUrl,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      OKR_ENV: 'production',
-      OKR_JWT_SECRET: SECRET,
-      OKR_METRICS_TOKEN: METRICS_TOKEN,
-      OKR_CHECKPOINT_KEY: CHECKPOINT_KEY,
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-4000)));
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 600; i += 1) {
-    if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}): ${stderr}`);
-    try {
-      if ((await fetch(`${url}/readyz`)).status === 200) {
-        log(`noisy neighbour: server pid ${child.pid} ready at ${url} (heap ceiling ${heapLimitMb} MB)`);
-        return { url, child, heapLimitMb, stderr: () => stderr };
-      }
-    } catch {
-      // not listening yet
-    }
-    await sleep(100);
-  }
-  child.kill('SIGKILL');
-  throw new Error(`the server did not become ready: ${stderr}`);
-}
-
-async function stopServer(server: ServerProcess): Promise<void> {
-  if (server.child.exitCode !== null) return;
-  const exited = new Promise<void>((resolve) => server.child.once('exit', () => resolve()));
-  server.child.kill('SIGTERM');
-  const timer = setTimeout(() => server.child.kill('SIGKILL'), 20_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-/** Resident memory now and at its peak (VmRSS, VmHWM), in MB. */
-async function memoryOf(pid: number): Promise<{ rssMb: number; peakMb: number } | null> {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
-    return { rssMb: round(kb('VmRSS') / 1024, 1), peakMb: round(kb('VmHWM') / 1024, 1) };
-  } catch {
-    return null;
-  }
 }
 
 function runVictim(config: PacedConfig): Promise<PacedResult> {
@@ -276,10 +199,15 @@ export async function noisyNeighbour(
   if (!quarter) throw new Error('the attacker has no quarter');
   log('noisy neighbour: setting up the victim organisation');
   const victim = await victimFixture(orm);
-  const server = await startServer(dbUrl, log);
+  // The server as `npm start` runs it, with authentication on and production settings.
+  const server = await startLedgerServer(
+    dbUrl,
+    { OKR_ENV: 'production', OKR_JWT_SECRET: SECRET, OKR_METRICS_TOKEN: METRICS_TOKEN, OKR_CHECKPOINT_KEY: CHECKPOINT_KEY, LOG_LEVEL: 'info' },
+    (line) => log(`noisy neighbour: ${line}`),
+  );
   let rssPeak = 0;
   const sampler = setInterval(() => {
-    void memoryOf(server.child.pid ?? 0).then((m) => {
+    void memoryOf(server.pid).then((m) => {
       if (m) rssPeak = Math.max(rssPeak, m.rssMb);
     });
   }, 100);
@@ -326,7 +254,7 @@ export async function noisyNeighbour(
           return [l.slice(0, at), l.slice(at + 1)];
         }),
     );
-    const memory = await memoryOf(server.child.pid ?? 0);
+    const memory = await memoryOf(server.pid);
     const summary = (r: PacedResult) => ({ ...summarise(r.latenciesMs), failures: r.failures });
     const results: NoisyNeighbourResults = {
       server: {

@@ -1,22 +1,26 @@
 /**
- * `npm run bench`: write throughput through the full command path vs raw PostgreSQL inserts, and
- * GraphQL read throughput/latency, all from one run against a fresh database. See docs/PERFORMANCE.md.
+ * `npm run bench`: every figure of docs/PERFORMANCE.md from one run against a fresh database, in this
+ * order: the history of a log of over 1,000,000 events (bench/history.ts: sequential read, rebuild while
+ * organisations append, audit verify, storage), the server process on it (bench/serverLoad.ts: asOf
+ * against live, the team-quarter query against an Apollo Server hello-world, the server's memory), then
+ * write throughput through the full command path against raw PostgreSQL inserts, the GraphQL scenario,
+ * the noisy neighbour, writers in one and in several organisations, and proofs. It ends with the summary
+ * of issue 10's figures (bench/headline.ts), which bench/results.json carries at its top level.
  *
  * Database: DATABASE_URL's server (a fresh okr_bench_<random> database, dropped at the end), else an
  * embedded PostgreSQL in a temporary directory (stopped and removed at the end).
  * BENCH_SECONDS (default 10) sets the measured duration of every scenario. BENCH_ONLY runs one section
  * alone: noisy (the noisy neighbour, bench/noisyNeighbour.ts), orgs (writers in one and in several
  * organisations, bench/organisations.ts), proofs (proof latency on an organisation of PROOF_EVENTS
- * events, default 1,000,000, in a database of its own, bench/proofs.ts) or history (rebuild, audit
- * verification and the team-quarter query live and asOf on a big log, and the history tables' storage;
- * HISTORY_ORGS, HISTORY_QUARTERS, HISTORY_TEAMS, HISTORY_REQUESTS, bench/history.ts).
+ * events, default 1,000,000, in a database of its own, bench/proofs.ts) or history (the history and the
+ * server process on it; HISTORY_ORGS, HISTORY_QUARTERS, HISTORY_TEAMS, HISTORY_REQUESTS,
+ * REBUILD_APPENDERS, REBUILD_APPEND_INTERVAL_MS, bench/historyFill.ts, bench/history.ts, bench/serverLoad.ts).
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { Client } from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { TableReadModel } from '../projections/tables';
@@ -28,12 +32,14 @@ import { createServer } from '../src/server';
 import { cpuSample, cpuSince, type CpuReport } from './cpu';
 import { provisionDatabase, type BenchDatabase } from './database';
 import { actorOf, addTeam, checkInInput, objectiveWithIds, objectiveWithKeyResults, setUpOrganisation, type Fixture } from './fixtures';
-import type { ClientConfig, ClientResult } from './graphqlClient';
+import { runClientWorker } from './graphqlClient';
 import { mean, round, summarise, table, type LatencySummary } from './stats';
-import { historyBench } from './history';
+import { headlineTable, inOrder, verdicts, type Headline } from './headline';
+import { historyBench, type HistoryBench } from './history';
 import { noisyNeighbour } from './noisyNeighbour';
 import { organisationsBench } from './organisations';
 import { proofsBench } from './proofs';
+import { serverLoad, type ServerLoadResults } from './serverLoad';
 import { statementsPerCheckIn } from './statements';
 import { meanPhases, postgresPids, runWriters, TimedEventStore } from './writers';
 
@@ -313,27 +319,6 @@ interface GraphQLScenario {
   responseBytes: number;
 }
 
-function runClientWorker(config: ClientConfig, onMeasureStart: () => void): Promise<ClientResult> {
-  const file = path.join(__dirname, 'graphqlClient.ts');
-  // The worker inherits `-r ts-node/register/transpile-only` from this process's execArgv.
-  const worker = new Worker(`require('ts-node/register/transpile-only'); require(${JSON.stringify(file)});`, {
-    eval: true,
-    workerData: { clientConfig: config },
-  });
-  return new Promise((resolve, reject) => {
-    worker.on('message', (message: { started: true } | { ok: true; result: ClientResult } | { ok: false; error: string }) => {
-      if ('started' in message) {
-        setTimeout(onMeasureStart, config.warmupMs);
-        return;
-      }
-      void worker.terminate();
-      if (message.ok) resolve(message.result);
-      else reject(new Error(`GraphQL client worker failed: ${message.error}`));
-    });
-    worker.once('error', reject);
-  });
-}
-
 async function graphql(orm: MikroORM, fixture: Fixture): Promise<GraphQLScenario> {
   const ledger = new Ledger(orm, () => new Date());
   const teamId = await addTeam(ledger, fixture, 'Checkout');
@@ -441,6 +426,32 @@ async function machineFacts(orm: MikroORM, db: BenchDatabase) {
   };
 }
 
+// ---- issue 10's figures -------------------------------------------------------------------------
+
+/** The figures of issue 10 that the history section and the server process give. */
+function historyFigures(history: HistoryBench, server: ServerLoadResults): Omit<Headline, 'checkInPerRawInsert1' | 'orgs8PerWriter1'> {
+  return {
+    asOfP99OverLiveP99: server.teamQuarterQuery.coldP99OverLiveP99,
+    rebuildPerSequentialRead: history.rebuild.ofSequentialRead,
+    appendMaxWaitDuringRebuildMs: history.appendsDuringRebuild.during.maxMs,
+    graphqlPerApolloHello: server.graphqlVsApolloHello.oursOverHello,
+    graphqlP99Ms: server.graphqlVsApolloHello.ours.latency.p99Ms,
+    serverRssMb: server.memory.rssAfterLoadMb ?? Number.NaN,
+  };
+}
+
+const MIB = 1024 * 1024;
+
+/** Storage per 1,000,000 events of the history log, for the summary. */
+function storageLine(history: HistoryBench): string {
+  const pm = history.storage.perMillionEvents;
+  const m = (bytes: number) => `${(bytes / MIB).toFixed(0)} MiB`;
+  return (
+    `Storage per 1,000,000 events (no target): ${m(pm.total)} = okr_events ${m(pm.okrEvents)} + okr_tree_nodes ${m(pm.okrTreeNodes)} + ` +
+    `read models ${m(pm.readModels)} + history tables ${m(pm.historyTables)} (log of ${history.events} events).`
+  );
+}
+
 // ---- main --------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -517,21 +528,29 @@ async function main(): Promise<void> {
       return;
     }
     if (ONLY === 'history') {
-      const history = await historyBench(orm, log);
-      const knobs = ['HISTORY_ORGS', 'HISTORY_QUARTERS', 'HISTORY_TEAMS', 'HISTORY_REQUESTS']
+      const history = await historyBench(orm, db.url, log);
+      const server = await serverLoad(db.url, history.queried, SECONDS, log);
+      const figures = historyFigures(history.results, server.results);
+      const knobs = ['HISTORY_ORGS', 'HISTORY_QUARTERS', 'HISTORY_TEAMS', 'HISTORY_REQUESTS', 'REBUILD_APPENDERS', 'REBUILD_APPEND_INTERVAL_MS']
         .filter((k) => process.env[k] !== undefined)
         .map((k) => `${k}=${process.env[k]} `)
         .join('');
       const results = {
+        ...inOrder(figures),
+        targets: verdicts(figures),
+        storageBytesPerMillionEvents: history.results.storage.perMillionEvents,
         command: `${process.env.DATABASE_URL ? 'DATABASE_URL=… ' : ''}${knobs}BENCH_ONLY=history npm run bench`,
         startedAt: startedAt.toISOString(),
+        secondsPerScenario: SECONDS,
         machine,
         history: history.results,
+        server: server.results,
         loadAverage1m: { start: Number(loadStart), end: round(os.loadavg()[0] ?? Number.NaN, 2) },
         benchWallSeconds: round((performance.now() - t0) / 1000, 1),
       };
       process.stdout.write(
-        `OKR ledger benchmark (history only) — ${startedAt.toISOString()}\n\n${history.report}\n\n` +
+        `OKR ledger benchmark (history only) — ${startedAt.toISOString()}\n\n${history.report}\n\n${server.report}\n\n` +
+          `${headlineTable(figures, storageLine(history.results))}\n\n` +
           `Load average (1 min) at start ${loadStart}, at end ${os.loadavg()[0]?.toFixed(2)}. Bench wall time ${results.benchWallSeconds} s.\n`,
       );
       const file = path.join(__dirname, 'results.json');
@@ -540,7 +559,8 @@ async function main(): Promise<void> {
       return;
     }
     // First, on an empty log: its history is recorded before the live scenarios' appends.
-    const history = await historyBench(orm, log);
+    const history = await historyBench(orm, db.url, log);
+    const server = await serverLoad(db.url, history.queried, SECONDS, log);
 
     const setupLedger = new Ledger(orm, () => new Date());
     const fixture = await setUpOrganisation(setupLedger, ORG);
@@ -608,7 +628,15 @@ async function main(): Promise<void> {
       rawInsertsPerSecond: raw[i]?.eventsPerSecond ?? Number.NaN,
       ratio: round((full[i]?.eventsPerSecond ?? Number.NaN) / (raw[i]?.eventsPerSecond ?? Number.NaN), 3),
     }));
+    const figures: Headline = {
+      ...historyFigures(history.results, server.results),
+      checkInPerRawInsert1: ratios[0]?.ratio ?? Number.NaN,
+      orgs8PerWriter1: orgs.results.ratioEightOrganisationsOverOneWriter,
+    };
     const results = {
+      ...inOrder(figures),
+      targets: verdicts(figures),
+      storageBytesPerMillionEvents: history.results.storage.perMillionEvents,
       command: `${process.env.DATABASE_URL ? 'DATABASE_URL=… ' : ''}npm run bench`,
       startedAt: startedAt.toISOString(),
       secondsPerScenario: SECONDS,
@@ -621,6 +649,7 @@ async function main(): Promise<void> {
       dataAccessLayers: layers,
       graphql: gql,
       history: history.results,
+      server: server.results,
       noisyNeighbour: noisy.results,
       organisations: orgs.results,
       proofs: proofs.results,
@@ -719,11 +748,16 @@ async function main(): Promise<void> {
     out.push('');
     out.push(history.report);
     out.push('');
+    out.push(server.report);
+    out.push('');
     out.push(noisy.report);
     out.push('');
     out.push(orgs.report);
     out.push('');
     out.push(proofs.report);
+    out.push('');
+    out.push(headlineTable(figures, storageLine(history.results)));
+    out.push(`Load average (1 min) at start ${loadStart}, at end ${os.loadavg()[0]?.toFixed(2)}; ${machine.cores} cores. Bench wall time ${results.benchWallSeconds} s.`);
     process.stdout.write(`${out.join('\n')}\n`);
     const file = path.join(__dirname, 'results.json');
     await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);

@@ -8,7 +8,7 @@ import { recordCheckpoint, type CheckpointSigning } from '../events/checkpoints'
 import { EventStore, type AppendFold, type StreamRef, type StreamsRead } from '../events/store';
 import { ALL_READ_MODELS } from '../projections/models';
 import { documentsTouched, evolveDocuments, loadQuery, loadedDocuments, writeCtes } from '../projections/persist';
-import { sqlOf } from './database';
+import { connectionsOf } from './clientSql';
 
 /** Who is acting, for whom, and under which request. */
 export interface Actor {
@@ -107,7 +107,8 @@ export class Ledger {
     key: string | null,
     requestHash: string,
   ): Promise<CommandOutcome<R>> {
-    const readSql = sqlOf(this.orm.em.fork());
+    const connections = connectionsOf(this.orm);
+    const readSql = connections.sql;
     const prefetch = spec.prefetch ?? [];
     // The target stream is always read (its version is the append's expected version), whole unless the
     // command says which of its events it leaves out.
@@ -134,8 +135,7 @@ export class Ledger {
     const guards = [...versions.entries()]
       .filter(([streamId]) => streamId !== spec.target.streamId)
       .map(([streamId, version]) => ({ streamId, version }));
-    const recorded = await this.orm.em.fork().transactional(async (em) => {
-      const sql = sqlOf(em);
+    const recorded = await connections.transaction(async (sql) => {
       const appended = await this.store.append(sql, {
         organisationId: actor.organisationId,
         streamId: spec.target.streamId,
@@ -164,7 +164,7 @@ export class Ledger {
   }
 
   private async replay<R>(actor: Actor, key: string, name: string, requestHash: string): Promise<CommandOutcome<R> | null> {
-    const record = await this.store.findIdempotency(sqlOf(this.orm.em.fork()), actor.organisationId, actor.actor, key);
+    const record = await this.store.findIdempotency(connectionsOf(this.orm).sql, actor.organisationId, actor.actor, key);
     return record === null ? null : this.answerReplay<R>(record, key, name, requestHash);
   }
 

@@ -303,8 +303,9 @@ export async function rebuildProjections(orm: MikroORM, options: RebuildOptions 
       // waits for appends in flight to commit) while the last events are folded and the tables are swapped.
       // An append that was waiting folds its events into the new tables after the commit: none is missed or
       // folded twice.
-      await sql.query('LOCK TABLE okr_log_heads IN SHARE MODE');
+      // Appends wait from the moment this lock is asked for (it queues ahead of them), not only once granted.
       const lockedAt = performance.now();
+      await sql.query('LOCK TABLE okr_log_heads IN SHARE MODE');
       await catchUp();
       // The swap needs the live tables to itself; a reader that holds one open must not make every
       // organisation's appends wait: past a short wait the rebuild gives up, changing nothing.

@@ -1,6 +1,5 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
+import { observeStatements } from '../src/clientSql';
 import { Commands } from '../src/commands';
-import { openDatabase } from '../src/database';
 import { Ledger, type Actor } from '../src/ledger';
 import { createTestDatabase, type TestDatabase } from './support/database';
 
@@ -8,8 +7,8 @@ import { createTestDatabase, type TestDatabase } from './support/database';
  * What a command costs in round trips. A check-in is the command teams send most, one after another,
  * and each statement is a round trip while the organisation's appends wait: recordCheckIn reads what it
  * decides on in one statement, then BEGIN, the append's two statements (which fold the events into every
- * read model and its history) and COMMIT. Counted from MikroORM's query log, through which every
- * statement of the command path goes.
+ * read model and its history) and COMMIT. Counted as sent on the pool's connections (src/clientSql.ts),
+ * through which every statement of the command path goes.
  */
 
 const ORG = 'org-statements';
@@ -17,8 +16,8 @@ const actor = (name: string): Actor => ({ organisationId: ORG, actor: name, corr
 const now = new Date('2027-02-10T12:00:00Z');
 
 let db: TestDatabase;
-let logged: MikroORM;
 const lines: string[] = [];
+let stop: () => void;
 let commands: Commands;
 let keyResultId: string;
 let objectiveId: string;
@@ -28,13 +27,13 @@ let teamId: string;
 async function statements(work: () => Promise<unknown>): Promise<string[]> {
   lines.length = 0;
   await work();
-  return lines.map((l) => (/\[query\]\s*(.*)/s.exec(l.replace(/\x1b\[[0-9;]*m/g, ''))?.[1] ?? l).replace(/\s+/g, ' ').trim().slice(0, 40));
+  return lines.map((l) => l.replace(/\s+/g, ' ').trim().slice(0, 40));
 }
 
 beforeAll(async () => {
   db = await createTestDatabase('statements');
-  logged = await openDatabase(db.url, { debug: ['query'], colors: false, logger: (m: string) => lines.push(m) });
-  commands = new Commands(new Ledger(logged, () => now), actor('lead'));
+  stop = observeStatements(db.orm, (text) => lines.push(text));
+  commands = new Commands(new Ledger(db.orm, () => now), actor('lead'));
   await commands.planQuarter({ quarterId: '2027-Q1', startsOn: '2027-01-01T00:00:00.000Z', endsOn: '2027-04-01T00:00:00.000Z' });
   const company = (await commands.registerUnit({ name: 'Co', level: 'COMPANY', parentId: null })).result.unitId;
   const fn = (await commands.registerUnit({ name: 'Engineering', level: 'FUNCTION', parentId: company })).result.unitId;
@@ -46,7 +45,7 @@ beforeAll(async () => {
   await commands.commitObjective({ objectiveId });
 });
 afterAll(async () => {
-  await logged.close(true);
+  stop();
   await db.drop();
 });
 
