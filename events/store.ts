@@ -442,17 +442,21 @@ export class EventStore {
     idempotency: { actor: string; key: string } | null = null,
   ): Promise<StreamsRead> {
     const rows = await sql.query<EventRow & { ref: number; ref_stream: string | null; stream_head: number | null; idem_command: string | null; idem_hash: string | null; idem_result: unknown }>(
+      // Each reference is looked up through the stream's own index (LATERAL ... OFFSET 0: one probe per
+      // reference, whatever the statistics say), the `via` ones through the first event of the stream naming them.
       `WITH refs AS (SELECT * FROM jsonb_to_recordset(?::jsonb) AS r(i int, stream_id text, via text, field text, prefix text, skip text[])),
-            ids AS (SELECT r.i, coalesce(r.stream_id, r.prefix || (SELECT v.data ->> r.field FROM okr_events v
-                                WHERE v.organisation_id = ? AND v.stream_id = r.via AND v.stream_version = 1)) AS stream_id,
-                           coalesce(r.skip, '{}') AS skip FROM refs r),
+            ids AS (SELECT r.i, coalesce(r.stream_id, r.prefix || v.named) AS stream_id, coalesce(r.skip, '{}') AS skip
+                      FROM refs r
+                      LEFT JOIN LATERAL (SELECT f.data ->> r.field AS named FROM okr_events f
+                                          WHERE f.organisation_id = ? AND f.stream_id = r.via AND f.stream_version = 1 OFFSET 0) v ON r.via IS NOT NULL),
             idem AS (SELECT command, request_hash, result FROM okr_idempotency WHERE organisation_id = ? AND actor = ? AND key = ?)
        SELECT ids.i AS ref, ids.stream_id AS ref_stream, s.version AS stream_head,
               ${EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')},
               idem.command AS idem_command, idem.request_hash AS idem_hash, idem.result AS idem_result
          FROM ids
-         LEFT JOIN okr_streams s ON s.organisation_id = ? AND s.stream_id = ids.stream_id
-         LEFT JOIN okr_events e ON e.organisation_id = ? AND e.stream_id = ids.stream_id AND e.type <> ALL(ids.skip)
+         LEFT JOIN LATERAL (SELECT version FROM okr_streams WHERE organisation_id = ? AND stream_id = ids.stream_id OFFSET 0) s ON true
+         LEFT JOIN LATERAL (SELECT ${EVENT_COLUMNS} FROM okr_events
+                             WHERE organisation_id = ? AND stream_id = ids.stream_id AND type <> ALL(ids.skip) OFFSET 0) e ON true
          LEFT JOIN idem ON ids.i = 0
         ORDER BY ids.i, e.stream_version`,
       [
