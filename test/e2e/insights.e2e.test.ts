@@ -2,6 +2,7 @@ import { SignJWT } from 'jose';
 import { jwtAuthenticator } from '../../src/auth';
 import { launchChromium, type Chromium } from '../../src/chromium';
 import { seedDemo, type SeedSummary } from '../../src/seed';
+import { DEFAULT_LIMITS } from '../../src/config';
 import { createServer, type OkrServer } from '../../src/server';
 import { apiFigures, choose, openInsights, pageFigures, waitShown, type OpenedPage } from '../support/insightsPage';
 import { startTestServer, type TestServer } from '../support/server';
@@ -297,5 +298,47 @@ describe('the insights page with authentication on', () => {
     await page.waitForFunction(() => (globalThis as any).document.body.dataset.state === 'signed-out');
     expect(await page.evaluate(() => (globalThis as any).sessionStorage.length)).toBe(0);
     expectClean(tab, refusals);
+  });
+});
+
+describe('the insights page under admission limits', () => {
+  const servers: OkrServer[] = [];
+  /** A server on the same database and clock that enforces these limits per person (tests otherwise run without). */
+  async function limitedServer(limits: { ratePerPerson: number; concurrencyPerPerson: number }): Promise<string> {
+    const server = await createServer({ orm: t.db.orm, organisationId: ORG, actor: 'alice', clock: t.clock.now, checkpointKeys: t.keys, limits });
+    servers.push(server);
+    return server.listen(0, '127.0.0.1');
+  }
+  afterAll(async () => {
+    for (const server of servers) await server.close();
+  });
+
+  it("keeps within `npm start`'s while the slider is dragged about, and ends showing what the API answers", async () => {
+    const url = await limitedServer({ ratePerPerson: DEFAULT_LIMITS.ratePerPerson, concurrencyPerPerson: DEFAULT_LIMITS.concurrencyPerPerson });
+    const tab = await open(undefined, url);
+    const quarter = seeded.currentQuarter;
+    await choose(tab.page, quarter.id, seeded.examples.team.id);
+    // Each stop outlasts the debounce, so each starts a render that the next one abandons.
+    const stops = ['09-20', '09-26', '10-02', '10-08', '10-15', '10-21', '10-28', '11-02', '11-06'].map((day) => `2026-${day}T00:00:00Z`);
+    for (const instant of stops) {
+      await tab.page.locator('#instant').fill(String((Date.parse(instant) - quarter.settingOpensOn.getTime()) / HOUR));
+      await tab.page.waitForTimeout(330);
+    }
+    const asOf = new Date(stops.at(-1) as string).toISOString();
+    await waitShown(tab.page, { quarter: quarter.id, unit: seeded.examples.team.id, asOf });
+    expect(await tab.page.locator('[data-state="failed"]').count()).toBe(0);
+    expect(await pageFigures(tab.page)).toEqual(await apiFigures(gqlAt(url), quarter.id, seeded.examples.team.id, asOf));
+    expectClean(tab);
+  });
+
+  it('asks again after the Retry-After of a request refused with RATE_LIMITED', async () => {
+    // Two requests in flight per person: fewer than the page sends at once.
+    const url = await limitedServer({ ratePerPerson: 0, concurrencyPerPerson: 2 });
+    const tab = await open(undefined, url);
+    await waitShown(tab.page, { quarter: seeded.currentQuarter.id, unit: seeded.examples.company.id, asOf: '' });
+    expect(tab.statuses).toContain(429);
+    expect(await tab.page.locator('[data-state="failed"]').count()).toBe(0);
+    expect(await pageFigures(tab.page)).toEqual(await apiFigures(gqlAt(url), seeded.currentQuarter.id, seeded.examples.company.id, null));
+    expectClean(tab, [/status of 429/]);
   });
 });

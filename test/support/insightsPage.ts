@@ -15,6 +15,8 @@ export interface OpenedPage {
   problems: string[];
   /** The GraphQL operations the page sent: name and variables. */
   operations: { name: string; variables: Record<string, unknown> }[];
+  /** HTTP statuses of the answers to them. */
+  statuses: number[];
 }
 
 /**
@@ -26,7 +28,7 @@ export async function openInsights(browser: Chromium, url: string, now: Date, vi
   await page.setViewportSize(viewport);
   await page.clock.setFixedTime(now);
   const origin = new URL(url).origin;
-  const opened: OpenedPage = { page, elsewhere: [], problems: [], operations: [] };
+  const opened: OpenedPage = { page, elsewhere: [], problems: [], operations: [], statuses: [] };
   await page.route('**/*', (route) => {
     const target = route.request().url();
     if (target.startsWith(`${origin}/`) || target.startsWith('data:')) return route.continue();
@@ -41,6 +43,9 @@ export async function openInsights(browser: Chromium, url: string, now: Date, vi
     if (request.method() !== 'POST' || !request.url().endsWith('/graphql')) return;
     const body = JSON.parse(request.postData() ?? '{}') as { query?: string; variables?: Record<string, unknown> };
     opened.operations.push({ name: /query (\w+)/.exec(body.query ?? '')?.[1] ?? '?', variables: body.variables ?? {} });
+  });
+  page.on('response', (response) => {
+    if (response.request().method() === 'POST' && response.url().endsWith('/graphql')) opened.statuses.push(response.status());
   });
   await page.goto(new URL('/', url).toString());
   await page.waitForFunction(() => ['ready', 'signed-out', 'failed'].includes((globalThis as any).document.body.dataset.state));
