@@ -54,13 +54,26 @@ export function clearCharts(root) {
   }
 }
 
+/**
+ * The time axis: the span asked for (seconds), widened to every x given; never empty.
+ * @param {{ from: number, to: number }} span
+ * @param {number[]} xs ascending
+ * @returns {[number, number]}
+ */
+function timeRange(span, xs) {
+  const from = Math.min(span.from, xs[0] ?? span.from);
+  const to = Math.max(span.to, xs.at(-1) ?? span.to);
+  return [from, Math.max(to, from + 86_400)];
+}
+
 /** Draws only points (markers of particular readings). */
 const noLine = () => null;
 
 /**
  * Confidence (0-100) by week, one line per unit; the first line, the unit chosen, is drawn thicker.
  * @param {HTMLElement} container
- * @param {{ weeks: number[], lines: { label: string, values: (number | null)[] }[] }} model weeks in seconds
+ * @param {{ weeks: number[], lines: { label: string, values: (number | null)[] }[], span: { from: number, to: number } }} model
+ *   weeks and span in seconds
  */
 export function confidenceLines(container, model) {
   /** @type {uPlot.Series[]} */
@@ -81,7 +94,7 @@ export function confidenceLines(container, model) {
     {
       tzDate: utc,
       cursor: STILL,
-      scales: { x: { time: true }, y: { range: [0, 100] } },
+      scales: { x: { time: true, range: timeRange(model.span, model.weeks) }, y: { range: [0, 100] } },
       axes: [{ values: days }, { label: 'Confidence', values: (_u, splits) => splits.map(String) }],
       series,
     },
@@ -95,8 +108,8 @@ export function confidenceLines(container, model) {
  * @param {HTMLElement} container
  * @param {{
  *   times: number[], confidence: (number | null)[], value: (number | null)[], target: number,
- *   backdated: (number | null)[], correction: (number | null)[], superseded: (number | null)[]
- * }} model times in seconds
+ *   backdated: (number | null)[], correction: (number | null)[], superseded: (number | null)[], span: { from: number, to: number }
+ * }} model times and span in seconds
  */
 export function keyResultChart(container, model) {
   /** @param {string} colour @param {number} size @param {boolean} filled @returns {uPlot.Series.Points} */
@@ -108,7 +121,7 @@ export function keyResultChart(container, model) {
       tzDate: utc,
       legend: { show: false },
       cursor: STILL,
-      scales: { x: { time: true }, confidence: { range: [0, 100] }, value: { auto: true } },
+      scales: { x: { time: true, range: timeRange(model.span, model.times) }, confidence: { range: [0, 100] }, value: { auto: true } },
       axes: [
         { space: 60, values: days },
         { scale: 'confidence', values: (_u, splits) => splits.map(String), size: 36 },

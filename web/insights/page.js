@@ -202,6 +202,12 @@ function render() {
   const quarter = selectedQuarter();
   const unit = state.units.find((u) => u.id === unitPicker.value);
   if (!quarter || !unit) return;
+  // The present has moved on since the slider was set: its right end follows.
+  if (state.asOf === null) {
+    slider.max = String(Math.max(0, Math.ceil((Date.now() - state.opensAt) / HOUR)));
+    slider.value = slider.max;
+    showInstant();
+  }
   state.generation += 1;
   const generation = state.generation;
   state.controller?.abort();
@@ -224,12 +230,15 @@ function render() {
   const trends = ask(TRENDS).then((d) => d.confidenceTrends);
   const health = Promise.all([ask(HEALTH).then((d) => d.health), trends.catch(() => null)]);
 
+  // The charts' time axis: the quarter, up to the instant shown.
+  const instant = state.asOf === null ? Date.now() : Date.parse(state.asOf);
+  const span = { from: Date.parse(quarter.startsOn) / 1000, to: Math.min(Date.parse(quarter.endsOn), instant) / 1000 };
   const sections = [
-    fill('confidence', generation, confidence, showConfidence),
+    fill('confidence', generation, confidence, (body, lines) => showConfidence(body, lines, span)),
     fill('effort', generation, ask(EFFORT).then((d) => d.effortAudit), showEffort),
     fill('calibration', generation, ask(CALIBRATION).then((d) => d.confidenceCalibration), showCalibration),
     fill('health', generation, health, (body, [findings, series]) => showHealth(body, findings, subjectNames(state.units, series))),
-    fill('key-results', generation, trends, showKeyResults),
+    fill('key-results', generation, trends, (body, series) => showKeyResults(body, series, span)),
   ];
   void Promise.all(sections).then(() => {
     if (generation === state.generation && page.dataset.state === 'loading') page.dataset.state = 'ready';

@@ -30,6 +30,11 @@ const seconds = (/** @type {string} */ iso) => Date.parse(iso) / 1000;
 const plural = (/** @type {number} */ n, /** @type {string} */ noun) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 /**
+ * The time the charts span, in seconds: the quarter, up to the instant shown.
+ * @typedef {{ from: number, to: number }} Span
+ */
+
+/**
  * @param {string} text
  */
 const empty = (text) => el('p', { class: 'empty' }, text);
@@ -38,8 +43,9 @@ const empty = (text) => el('p', { class: 'empty' }, text);
  * Weekly confidence of the unit chosen and of each unit directly below it.
  * @param {HTMLElement} body
  * @param {{ unit: Unit, buckets: Bucket[] }[]} lines the unit chosen first
+ * @param {Span} span
  */
-export function showConfidence(body, lines) {
+export function showConfidence(body, lines, span) {
   const weeks = [...new Set(lines.flatMap((line) => line.buckets.map((b) => seconds(b.weekStarting))))].sort((a, b) => a - b);
   if (weeks.length === 0) {
     body.append(empty('No check-ins in this quarter yet.'));
@@ -49,6 +55,7 @@ export function showConfidence(body, lines) {
   body.append(chart);
   confidenceLines(chart, {
     weeks,
+    span,
     lines: lines.map((line, i) => {
       const byWeek = new Map(line.buckets.map((b) => [seconds(b.weekStarting), b.meanConfidence]));
       return { label: i === 0 ? `${line.unit.name} (everything below)` : line.unit.name, values: weeks.map((w) => byWeek.get(w) ?? null) };
@@ -177,19 +184,23 @@ const flagsOf = (p) => [p.backdated && 'backdated', p.correction && 'correction'
  * Confidence and value of every key result over time, with the marked readings.
  * @param {HTMLElement} body
  * @param {Series[]} series
+ * @param {Span} span
  */
-export function showKeyResults(body, series) {
+export function showKeyResults(body, series, span) {
   if (series.length === 0) {
     body.append(empty('No key results in this quarter for this unit.'));
     return;
   }
   const grid = el('div', { class: 'cards' });
   body.append(grid);
-  for (const s of series) grid.append(keyResultCard(s));
+  for (const s of series) grid.append(keyResultCard(s, span));
 }
 
-/** @param {Series} s */
-function keyResultCard(s) {
+/**
+ * @param {Series} s
+ * @param {Span} span
+ */
+function keyResultCard(s, span) {
   const kr = s.keyResult;
   const card = el('article', { class: 'key-result', 'data-key-result-id': kr.id });
   card.append(
@@ -233,6 +244,7 @@ function keyResultCard(s) {
       backdated: shown.map((p) => (p?.backdated ? p.confidence : null)),
       correction: shown.map((p) => (p?.correction ? p.confidence : null)),
       superseded: replaced.map((p) => p?.confidence ?? null),
+      span,
     }),
   );
   const rows = s.points.map((p) => ({
