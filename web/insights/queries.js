@@ -1,8 +1,9 @@
 // @ts-check
 /**
  * The GraphQL operations the page sends, one per section, each well inside the server's cost limit
- * (README, "Limits": 50,000 by default). `$asOf` is null for the present, which costs no replay; an
- * instant adds 2,500 per field that takes it (health: 15,000). The costs in the comments are with asOf.
+ * (README, "Limits": 50,000 by default). `$asOf` is null for the present; an instant adds the price of an
+ * answer as of an instant to each field that takes it (five times on health). The costs in the comments
+ * are those of the present, under the cost model of this writing; every answer says its own in extensions.cost.
  */
 
 /** Quarters and units, to choose from (240). */
@@ -11,7 +12,7 @@ export const SETUP = `query InsightsSetup {
   units { id name level parent { id } }
 }`;
 
-/** Per key result: its readings by effective time, marked, and the calibration once scored (25,500). */
+/** Per key result: its readings by effective time, marked, and the calibration once scored (23,000). */
 export const TRENDS = `query InsightsTrends($quarterId: ID!, $unitId: ID!, $asOf: DateTime) {
   confidenceTrends(quarterId: $quarterId, unitId: $unitId, asOf: $asOf) {
     keyResult { id title metric unit baseline target objective { id title unit { id name } } }
@@ -20,7 +21,7 @@ export const TRENDS = `query InsightsTrends($quarterId: ID!, $unitId: ID!, $asOf
   }
 }`;
 
-/** Score against the last confidence before it, per unit (8,200). */
+/** Score against the last confidence before it, per unit (5,700). */
 export const CALIBRATION = `query InsightsCalibration($quarterId: ID!, $unitId: ID!, $asOf: DateTime) {
   confidenceCalibration(quarterId: $quarterId, unitId: $unitId, asOf: $asOf) {
     unit { id name }
@@ -30,7 +31,7 @@ export const CALIBRATION = `query InsightsCalibration($quarterId: ID!, $unitId: 
   }
 }`;
 
-/** Process effort against the budget, per unit (3,600). */
+/** Process effort against the budget, per unit (1,100). */
 export const EFFORT = `query InsightsEffort($quarterId: ID!, $unitId: ID!, $asOf: DateTime) {
   effortAudit(quarterId: $quarterId, unitId: $unitId, asOf: $asOf) {
     unit { id name level }
@@ -43,7 +44,7 @@ export const EFFORT = `query InsightsEffort($quarterId: ID!, $unitId: ID!, $asOf
   }
 }`;
 
-/** Breaches of good practice and what to do about them (15,050). */
+/** Breaches of good practice and what to do about them (2,550). */
 export const HEALTH = `query InsightsHealth($quarterId: ID!, $unitId: ID!, $asOf: DateTime) {
   health(quarterId: $quarterId, unitId: $unitId, asOf: $asOf) { rule severity message subjectId }
 }`;
@@ -58,7 +59,7 @@ export const VERIFY = `query InsightsVerify {
   verifyAuditLog { ok full checkedFrom treeSize eventsChecked checkpointsChecked rootHash firstBrokenPosition reason }
 }`;
 
-/** Weekly confidence of at most this many units per request: 3,054 each. */
+/** Weekly confidence of at most this many units per request: 554 each, 3,054 with a 2,500 asOf. */
 export const UNITS_PER_CONFIDENCE_REQUEST = 12;
 
 /**
