@@ -1,10 +1,7 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import path from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { addVary } from './cors';
-import { GRAPHQL_RESPONSE_TYPE, JSON_TYPE, preferredType, sendJson } from './io';
+import { GRAPHQL_RESPONSE_TYPE, JSON_TYPE, preferredType } from './io';
+import { contentHash, CSS, escapeHtml, HTML, JS, packageFile, PAGE_HEADERS, sendStatic, serveVersionedFile, staticFile, type StaticFile } from './staticFiles';
 
 /**
  * GraphiQL for browsers, served by this server from its own node_modules: no CDN, no telemetry, works
@@ -14,9 +11,6 @@ import { GRAPHQL_RESPONSE_TYPE, JSON_TYPE, preferredType, sendJson } from './io'
 
 /** Where GraphiQL's files are served: `/graphiql/<content hash>/<name>`, so they can be cached for good. */
 const ASSET_PREFIX = '/graphiql/';
-
-const JS = 'text/javascript; charset=utf-8';
-const CSS = 'text/css; charset=utf-8';
 
 const DEFAULT_QUERY = `# The OKR ledger's GraphQL API. Run a query with Ctrl-Enter or the run button;
 # the schema's documentation opens from the first button on the left.
@@ -79,41 +73,22 @@ const SOURCES: readonly Source[] = [
   { name: 'start.js', type: JS, from: { text: START_SCRIPT } },
 ];
 
-interface Asset {
-  path: string;
-  type: string;
-  body: Buffer;
-  gzipped: Buffer;
-  etag: string;
+function load(source: Source): StaticFile {
+  const body = 'text' in source.from ? Buffer.from(source.from.text) : packageFile(source.from.package, source.from.file);
+  return staticFile(`${ASSET_PREFIX}${contentHash(body)}/${source.name}`, source.type, body);
 }
 
-function load(source: Source): Asset {
-  let body: Buffer;
-  if ('text' in source.from) {
-    body = Buffer.from(source.from.text);
-  } else {
-    // Through the package's package.json: the packages do not export these files by name.
-    const root = path.dirname(require.resolve(`${source.from.package}/package.json`));
-    body = readFileSync(path.join(root, source.from.file));
-  }
-  const hash = createHash('sha256').update(body).digest('base64url').slice(0, 16);
-  return { path: `${ASSET_PREFIX}${hash}/${source.name}`, type: source.type, body, gzipped: gzipSync(body), etag: `"${hash}"` };
-}
-
-let loaded: Map<string, Asset> | null = null;
+let loaded: Map<string, StaticFile> | null = null;
 /** Read and compressed once per process, at the first request that needs them (about 1.6 MB). */
-function assets(): Map<string, Asset> {
+function assets(): Map<string, StaticFile> {
   loaded ??= new Map(SOURCES.map((source) => [source.name, load(source)]));
   return loaded;
 }
 
-const escapeHtml = (text: string): string =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
-
 /** The page, with asset links relative to /graphql so that the whole thing also works under a path prefix. */
 function page(authentication: boolean): string {
   const files = assets();
-  const href = (name: string) => escapeHtml(`.${(files.get(name) as Asset).path}`);
+  const href = (name: string) => escapeHtml(`.${(files.get(name) as StaticFile).path}`);
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -153,26 +128,8 @@ const PAGE_SECURITY = {
     "form-action 'none'",
     "frame-ancestors 'none'",
   ].join('; '),
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
-  'cross-origin-opener-policy': 'same-origin',
+  ...PAGE_HEADERS,
 };
-
-/** Sends a body, gzipped when the client takes it, with a 304 for a matching If-None-Match. */
-function send(req: IncomingMessage, res: ServerResponse, headers: Record<string, string>, body: Buffer, gzipped: Buffer | null, etag: string): void {
-  addVary(res, 'Accept-Encoding');
-  res.setHeader('etag', etag);
-  if (req.headers['if-none-match'] === etag) {
-    res.writeHead(304, { 'cache-control': headers['cache-control'] ?? 'no-cache' });
-    res.end();
-    return;
-  }
-  const gzip = gzipped !== null && /\bgzip\b/i.test(String(req.headers['accept-encoding'] ?? ''));
-  const chosen = gzip && gzipped ? gzipped : body;
-  res.writeHead(200, { ...headers, ...(gzip ? { 'content-encoding': 'gzip' } : {}), 'content-length': chosen.length });
-  res.end(req.method === 'HEAD' ? undefined : chosen);
-}
 
 /** True when a browser asks for /graphql as a page: a GET whose Accept prefers HTML to every GraphQL answer type. */
 export function wantsPage(req: IncomingMessage): boolean {
@@ -192,43 +149,18 @@ export interface GraphiqlOptions {
  * @returns true when the request was one of them and has been answered.
  */
 export function graphiqlRoutes(options: GraphiqlOptions): (req: IncomingMessage, res: ServerResponse, pathname: string) => boolean {
-  let html: { body: Buffer; gzipped: Buffer; etag: string } | null = null;
+  let html: StaticFile | null = null;
   return (req, res, pathname) => {
     if (pathname === '/graphql') {
       addVary(res, 'Accept');
       if (!wantsPage(req)) return false;
-      if (html === null) {
-        const body = Buffer.from(page(options.authentication));
-        html = { body, gzipped: gzipSync(body), etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 16)}"` };
-      }
-      send(req, res, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', ...PAGE_SECURITY }, html.body, html.gzipped, html.etag);
+      html ??= staticFile(pathname, HTML, Buffer.from(page(options.authentication)));
+      sendStatic(req, res, { 'content-type': HTML, 'cache-control': 'no-cache', ...PAGE_SECURITY }, html);
       return true;
     }
     if (!pathname.startsWith(ASSET_PREFIX)) return false;
     const asset = [...assets().values()].find((a) => a.path === pathname);
-    if (!asset) {
-      sendJson(res, 404, { error: 'Not found: GraphiQL is at /graphql.' });
-      return true;
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD');
-      sendJson(res, 405, { error: 'GraphiQL files are read with GET.' });
-      return true;
-    }
-    send(
-      req,
-      res,
-      {
-        'content-type': asset.type,
-        // The path carries the content's hash: a new version is a new path.
-        'cache-control': 'public, max-age=31536000, immutable',
-        'x-content-type-options': 'nosniff',
-        'cross-origin-resource-policy': 'same-origin',
-      },
-      asset.body,
-      asset.gzipped,
-      asset.etag,
-    );
+    serveVersionedFile(req, res, asset, { notFound: 'Not found: GraphiQL is at /graphql.', readWithGet: 'GraphiQL files are read with GET.' });
     return true;
   };
 }

@@ -6,6 +6,7 @@ import { AuthenticationError, type Authenticator, type Principal } from '../auth
 import { errorFields, type Logger } from '../logger';
 import { applyCors } from './cors';
 import { graphiqlRoutes } from './graphiql';
+import { insightsRoutes } from './insights';
 import { metricsAccess, type Metrics } from '../metrics';
 import { RateLimited, type Admission } from './admission';
 import { bindContext, Exchange } from './exchange';
@@ -61,13 +62,15 @@ function sendRateLimited(res: ServerResponse, error: RateLimited): void {
 }
 
 /**
- * The HTTP routes: /healthz, /readyz, /metrics, GraphQL on /graphql and GraphiQL for browsers
- * (src/http/graphiql.ts), behind the CORS policy (src/http/cors.ts); each request logged with its request id.
+ * The HTTP routes: /healthz, /readyz, /metrics, GraphQL on /graphql, GraphiQL for browsers
+ * (src/http/graphiql.ts) and the insights page on / (src/http/insights.ts), behind the CORS policy
+ * (src/http/cors.ts); each request logged with its request id.
  */
 export function httpHandler(options: HandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { apollo, authenticator, logger } = options;
   const cors = { origins: options.corsOrigins, allowLoopback: !authenticator.enforced };
   const graphiql = graphiqlRoutes({ authentication: authenticator.enforced });
+  const insights = insightsRoutes();
 
   const handle = async (req: IncomingMessage, res: ServerResponse, requestId: string, url: URL, exchange: Exchange): Promise<void> => {
     if (applyCors(req, res, cors)) return; // a preflight, answered
@@ -78,8 +81,9 @@ export function httpHandler(options: HandlerOptions): (req: IncomingMessage, res
       return sendJson(res, ready ? 200 : 503, ready ? { status: 'ready' } : { status: 'unavailable', reason: 'database unreachable' });
     }
     if (url.pathname === '/metrics' && req.method === 'GET') return serveMetrics(req, res, options);
-    // GraphiQL's page and files need no token: they hold no data.
+    // GraphiQL's and the insights page's files need no token: they hold no data.
     if (graphiql(req, res, url.pathname)) return;
+    if (insights(req, res, url.pathname)) return;
     if (url.pathname !== '/graphql') return sendJson(res, 404, { error: 'Not found: the API is at /graphql.' });
     const principal = await authenticator.authenticate(req.headers.authorization);
     exchange.principal = principal;
