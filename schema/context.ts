@@ -33,7 +33,8 @@ export interface Context {
 /** One organisation's verifiable log, as the API exposes it (src/audit.ts implements it). */
 export interface AuditAccess {
   /** Recomputes the organisation's tree (from the last verified checkpoint unless full) and compares. */
-  verify(options: { full: boolean }): Promise<LogVerification>;
+  /** `record`: when the caller may, a match leaves a signed checkpoint and a verification record (default true). */
+  verify(options: { full: boolean; record?: boolean }): Promise<LogVerification>;
   latestCheckpoint(): Promise<StoredCheckpoint | null>;
   /** Signs a checkpoint at the head (the latest one when the head has not moved); null for an empty log. */
   recordCheckpoint(): Promise<StoredCheckpoint | null>;

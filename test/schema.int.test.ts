@@ -25,6 +25,7 @@ describe('the GraphQL schema', () => {
         'An optional arg before on Query.events was added.',
         'An optional arg last on Query.events was added.',
         'An optional arg full on Query.verifyAuditLog was added.',
+        'An optional arg record on Query.verifyAuditLog was added.',
       ].sort(),
     );
   });

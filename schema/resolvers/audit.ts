@@ -36,9 +36,16 @@ export class AuditResolver {
   async verifyAuditLog(
     @Ctx() ctx: Context,
     @Arg('full', () => Boolean, { nullable: true, description: 'Recompute from the first event (default false).' }) full: boolean | null,
+    @Arg('record', () => Boolean, {
+      nullable: true,
+      description:
+        'For admins and auditors: whether a match signs a checkpoint and records where the next check begins (default true). ' +
+        'false checks without writing anything (a dashboard that only looks).',
+    })
+    record: boolean | null,
   ): Promise<AuditVerification> {
     if (full === true) mustAudit(ctx, 'A full recheck of the log');
-    const result = await ctx.audit.verify({ full: full === true });
+    const result = await ctx.audit.verify({ full: full === true, record: record !== false });
     return { ...result, firstBrokenPosition: result.firstBrokenPosition === null ? null : String(result.firstBrokenPosition) };
   }
 
