@@ -1,5 +1,14 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError, getNamedType, isLeafType, type GraphQLOutputType, type GraphQLResolveInfo } from 'graphql';
+import {
+  GraphQLError,
+  getNamedType,
+  isLeafType,
+  type DocumentNode,
+  type GraphQLOutputType,
+  type GraphQLResolveInfo,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
 import { operationCost } from './cost';
 import { DEFAULT_REQUEST_LIMITS, limitError, type RequestLimits } from './limits';
 
@@ -49,6 +58,26 @@ function leafBytes(value: unknown): number {
 
 const leafTypes = new WeakMap<GraphQLOutputType, boolean>();
 
+/**
+ * Costs already measured, by document (Apollo keeps one parsed document per query text) and variables: a
+ * client sending the same query again is not analysed again. At most COSTS_PER_DOCUMENT variable sets per
+ * document are kept, so a client varying its variables cannot grow it.
+ */
+const measured = new WeakMap<DocumentNode, Map<string, ReturnType<typeof operationCost>>>();
+const COSTS_PER_DOCUMENT = 64;
+
+function costOf(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined, maxFields: number) {
+  let byVariables = measured.get(document);
+  if (byVariables === undefined) measured.set(document, (byVariables = new Map()));
+  const key = `${maxFields}\u0000${operation.name?.value ?? ''}\u0000${JSON.stringify(variables ?? {})}`;
+  let analysis = byVariables.get(key);
+  if (analysis === undefined) {
+    analysis = operationCost(schema, document, operation, variables, maxFields);
+    if (byVariables.size < COSTS_PER_DOCUMENT) byVariables.set(key, analysis);
+  }
+  return analysis;
+}
+
 /** Whether a field's values are scalars or enums (remembered per type: this runs for every field resolved). */
 function isLeaf(type: GraphQLOutputType): boolean {
   let leaf = leafTypes.get(type);
@@ -81,7 +110,7 @@ export function costPlugin<C extends object>(limits: Partial<RequestLimits> = {}
       return {
         async didResolveOperation({ schema, document, operation, request }) {
           if (!operation) return; // Apollo has already refused a request without a resolvable operation
-          const analysis = operationCost(schema, document, operation, request.variables, maxFields);
+          const analysis = costOf(schema, document, operation, request.variables, maxFields);
           if (analysis.kind === 'tooManyFields') {
             throw limitError(
               'TOO_MANY_FIELDS',
