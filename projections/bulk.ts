@@ -10,19 +10,43 @@ import type { ColumnInfo, ReadModelDeclaration } from './model';
  * version per document of the organisation (none for immutable read models, whose rows are final at once).
  */
 
-/** One value in COPY's text format: \N for null, backslash escapes for the characters that delimit. */
-function copyValue(value: unknown, column: ColumnInfo): string {
-  if (value === null || value === undefined) return '\\N';
-  let text: string;
-  if (value instanceof Date) text = value.toISOString();
-  else if (column.sql === 'jsonb') text = JSON.stringify(value);
-  else if (column.sql === 'boolean') text = value ? 't' : 'f';
-  else text = String(value);
-  return /[\\\t\n\r]/.test(text) ? text.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : text;
+const ESCAPE = /[\\\t\n\r]/;
+const escaped = (text: string): string =>
+  ESCAPE.test(text) ? text.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : text;
+
+/** How each column's values are written in COPY's text format: \N for null, backslash escapes where text may need them. */
+function encoderOf(column: ColumnInfo): (value: unknown) => string {
+  switch (column.sql) {
+    case 'timestamptz':
+      return (v) => (v === null || v === undefined ? '\\N' : v instanceof Date ? v.toISOString() : escaped(String(v)));
+    case 'jsonb':
+      return (v) => (v === null || v === undefined ? '\\N' : escaped(JSON.stringify(v)));
+    case 'boolean':
+      return (v) => (v === null || v === undefined ? '\\N' : v ? 't' : 'f');
+    case 'text':
+      return (v) => (v === null || v === undefined ? '\\N' : escaped(String(v)));
+    default:
+      // Numbers: no character of theirs needs escaping.
+      return (v) => (v === null || v === undefined ? '\\N' : String(v));
+  }
 }
 
-const copyLine = (model: ReadModelDeclaration, doc: Doc): string =>
-  model.columns.map((c) => copyValue((doc as unknown as Record<string, unknown>)[c.property], c)).join('\t');
+const encoders = new WeakMap<ReadModelDeclaration, { property: string; encode: (value: unknown) => string }[]>();
+
+function copyLine(model: ReadModelDeclaration, doc: Doc): string {
+  let columns = encoders.get(model);
+  if (columns === undefined) {
+    columns = model.columns.map((c) => ({ property: c.property, encode: encoderOf(c) }));
+    encoders.set(model, columns);
+  }
+  const values = doc as unknown as Record<string, unknown>;
+  let line = '';
+  for (let i = 0; i < columns.length; i += 1) {
+    const column = columns[i] as { property: string; encode: (value: unknown) => string };
+    line += (i === 0 ? '' : '\t') + column.encode(values[column.property]);
+  }
+  return line;
+}
 
 const span = (from: number, to: number | null): string => `\t${from}\t${to === null ? '\\N' : to}`;
 
