@@ -314,7 +314,7 @@ const shape = () =>
     `SELECT c.relname AS "table",
         (SELECT json_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END ORDER BY a.attnum)
            FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns,
-        (SELECT json_agg(pg_get_indexdef(i.indexrelid) ORDER BY 1) FROM pg_index i WHERE i.indrelid = c.oid) AS indexes,
+        (SELECT json_agg(pg_get_indexdef(i.indexrelid) ORDER BY pg_get_indexdef(i.indexrelid)) FROM pg_index i WHERE i.indrelid = c.oid) AS indexes,
         (SELECT json_agg(conname || ' ' || pg_get_constraintdef(o.oid) ORDER BY conname) FROM pg_constraint o WHERE o.conrelid = c.oid) AS constraints
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
       WHERE c.relkind = 'r' AND c.relname = ANY(?::text[]) ORDER BY 1`,
