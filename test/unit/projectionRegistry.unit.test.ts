@@ -1,6 +1,7 @@
 import { EVENT_TYPES, type EventType, type RecordedEvent } from '../../events/catalogue';
 import { READ_MODELS } from '../../projections/models';
 import type { Doc, QuarterDoc } from '../../projections/docs';
+import { column, readModel, type DocOf } from '../../projections/model';
 import { projection, whenExists, type DeclaredProjection, type Handlers } from '../../projections/projection';
 
 /**
@@ -96,5 +97,51 @@ describe('handler maps the compiler refuses', () => {
       QuarterClosed: 'ignored',
     });
     expect(p.handles.has('QuarterClosed')).toBe(true);
+  });
+});
+
+/*
+ * A read model's declaration (projections/model.ts readModel) is checked the same way, and its document
+ * type is derived from its columns: what a handler returns must be a whole document of those columns.
+ */
+const tinyColumns = { name: column.text(), closedAt: column.nullable(column.time()) };
+type TinyDoc = DocOf<typeof tinyColumns>;
+const ignoringAllTiny = Object.fromEntries(EVENT_TYPES.map((type) => [type, 'ignores'])) as Handlers<TinyDoc>;
+const { QuarterPlanned: _planned, ...tinyMissingPlanned } = ignoringAllTiny;
+
+describe('read-model declarations the compiler refuses', () => {
+  const declare = (handlers: Handlers<TinyDoc>) =>
+    readModel({ name: 'tiny', table: 'okr_tiny', columns: tinyColumns, lookups: [['name']], order: () => 0, handlers });
+
+  it('derives the document from the columns, and refuses a handler that leaves a column out', () => {
+    const model = declare({
+      ...ignoringAllTiny,
+      QuarterPlanned: {
+        key: (e) => e.data.quarterId,
+        // @ts-expect-error closedAt is a column: a document without it is not a TinyDoc
+        evolve: (_doc, e) => ({ organisationId: e.metadata.organisationId, id: e.data.quarterId, name: e.data.quarterId }),
+      },
+    });
+    expect(model.columns.map((c) => c.name)).toEqual(['organisation_id', 'id', 'name', 'closed_at']);
+  });
+
+  it('refuses a declaration that leaves an event type undecided', () => {
+    // @ts-expect-error QuarterPlanned is neither handled nor ignored
+    const model = readModel({ name: 'tiny', table: 'okr_tiny', columns: tinyColumns, lookups: [], order: () => 0, handlers: tinyMissingPlanned });
+    expect(model.handles.size).toBe(0);
+  });
+
+  it('refuses a lookup by a field that is not a column', () => {
+    // @ts-expect-error unitId is not one of its columns
+    const model = readModel({ name: 'tiny', table: 'okr_tiny', columns: tinyColumns, lookups: [['unitId']], order: () => 0, handlers: ignoringAllTiny });
+    expect(model.lookups).toEqual([['unitId']]);
+  });
+
+  it('reads a row back as the document, instants parsed (year 1 included), and writes it as a row', () => {
+    const model = declare(ignoringAllTiny);
+    const doc = model.toDoc({ organisation_id: 'o', id: 'q', name: 'Q', closed_at: '0001-04-01 00:00:00+00' });
+    expect(doc).toEqual({ organisationId: 'o', id: 'q', name: 'Q', closedAt: new Date('0001-04-01T00:00:00.000Z') });
+    expect(model.toRow(doc)).toEqual({ organisation_id: 'o', id: 'q', name: 'Q', closed_at: '0001-04-01T00:00:00.000Z' });
+    expect(model.toDoc({ organisation_id: 'o', id: 'q', name: 'Q', closed_at: Date.UTC(2027, 0, 1) }).closedAt).toEqual(new Date('2027-01-01T00:00:00Z'));
   });
 });
