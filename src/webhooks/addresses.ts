@@ -1,4 +1,4 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { lookup as dnsLookup, NOTFOUND, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { rejected } from '../../domain/errors';
 
@@ -112,7 +112,6 @@ export function checkWebhookUrl(raw: string, allowPrivateAddresses: boolean): UR
 
 /** A delivery refused because the name resolved to an address it may not reach. */
 export class BlockedAddressError extends Error {
-  readonly code = 'EBLOCKEDADDRESS';
   constructor(readonly address: string) {
     super(`address ${address} is private, loopback or reserved; webhooks may not reach it`);
     this.name = 'BlockedAddressError';
@@ -139,7 +138,7 @@ export function guardedLookup(allowPrivateAddresses: boolean): LookupFunction {
         (callback as (e: NodeJS.ErrnoException | null, a: LookupAddress[]) => void)(null, addresses);
       } else {
         const first = addresses[0];
-        if (first === undefined) (callback as (e: NodeJS.ErrnoException | null, a: string, f: number) => void)(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
+        if (first === undefined) (callback as (e: NodeJS.ErrnoException | null, a: string, f: number) => void)(Object.assign(new Error(`no address for ${hostname}`), { code: NOTFOUND }), '', 0);
         else (callback as (e: NodeJS.ErrnoException | null, a: string, f: number) => void)(null, first.address, first.family);
       }
     });

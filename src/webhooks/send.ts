@@ -16,10 +16,13 @@ const ERROR_CHARS = 300;
 const printable = (text: string): string =>
   text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]+/g, ' ').trim().slice(0, ERROR_CHARS);
 
+/** The attempt ran past its time: the request is destroyed with this. */
+class DeliveryTimedOut extends Error {}
+
 function describe(error: unknown, timeoutMs: number): string {
   if (error instanceof BlockedAddressError) return printable(error.message);
+  if (error instanceof DeliveryTimedOut) return `no answer within ${timeoutMs} ms`;
   const code = (error as { code?: unknown }).code;
-  if (code === 'ETIMEDOUT_OKR') return `no answer within ${timeoutMs} ms`;
   if (typeof code === 'string') return printable(`${code}: ${(error as Error).message ?? ''}`);
   return printable(error instanceof Error ? error.message : String(error));
 }
@@ -60,7 +63,7 @@ export function postJson(url: string, body: string, headers: Record<string, stri
       headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'okr-ledger-webhooks/1', ...headers },
     });
     const timer = setTimeout(() => {
-      req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT_OKR' }));
+      req.destroy(new DeliveryTimedOut('timed out'));
     }, options.timeoutMs);
     req.on('error', (error) => finish({ ok: false, status: null, error: describe(error, options.timeoutMs) }));
     req.on('response', (res: IncomingMessage) => {
