@@ -8,6 +8,7 @@ import { Migration } from '@mikro-orm/migrations';
  * Every table is keyed organisation first (test/schema.int.test.ts). The outbox's unique
  * (organisation_id, webhook_id, cause_key) is what makes one cause one delivery per webhook, however many
  * servers or restarts enqueue it. No sequences: delivery ids are UUIDs (gen_random_uuid, PostgreSQL 13+).
+ * No foreign keys, as elsewhere (docs/SCALING.md): webhooks are never deleted, only marked REMOVED.
  */
 export class Migration20261215000001Webhooks extends Migration {
   override async up(): Promise<void> {
@@ -47,8 +48,7 @@ export class Migration20261215000001Webhooks extends Migration {
         created_at timestamptz NOT NULL,
         delivered_at timestamptz,
         PRIMARY KEY (organisation_id, id),
-        UNIQUE (organisation_id, webhook_id, cause_key),
-        FOREIGN KEY (organisation_id, webhook_id) REFERENCES okr_webhooks (organisation_id, id)
+        UNIQUE (organisation_id, webhook_id, cause_key)
       );
     `);
     // The delivery worker's claim reads the due rows of every organisation; a unit's deliveries list newest first.
