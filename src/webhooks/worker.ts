@@ -236,7 +236,7 @@ function registerMetrics(metrics: Metrics, worker: DeliveryWorker): { attempts: 
   return {
     attempts: new Counter({
       name: 'okr_webhook_delivery_attempts_total',
-      help: 'Webhook delivery attempts by outcome: delivered (2xx), retry (failed, due again after a backoff), failed (given up), lease_lost (settled too late: another attempt owns the row).',
+      help: 'Webhook delivery attempts by outcome: delivered (2xx), retry (failed, due again after a backoff), failed (given up), lease_lost (not recorded: the lease ran out and another attempt owns the row, or the webhook was removed meanwhile).',
       labelNames: ['outcome'],
       registers: [metrics.registry],
     }),
