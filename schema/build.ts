@@ -13,6 +13,7 @@ import { ObjectiveResolver } from './resolvers/objectives';
 import { QuarterResolver } from './resolvers/quarters';
 import { KeyResultCalibrationResolver, RetrospectiveResolver } from './resolvers/retrospectives';
 import { UnitResolver } from './resolvers/units';
+import { WebhookResolver } from './resolvers/webhooks';
 
 export const RESOLVERS = [
   UnitResolver,
@@ -28,6 +29,7 @@ export const RESOLVERS = [
   LogResolver,
   NodeResolver,
   AuditResolver,
+  WebhookResolver,
 ] as const;
 
 export const EMITTED_SCHEMA_PATH = 'schema/schema.graphql';

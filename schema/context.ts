@@ -5,6 +5,7 @@ import type { ConsistencyProofJson, InclusionProofJson } from '../events/tree';
 import type { RecordedEvent } from '../events/catalogue';
 import type { LogFilter } from '../events/store';
 import type { ReadModel } from '../projections/readModel';
+import type { WebhookAccess } from './webhookAccess';
 
 /** Everything a resolver may use, built once per request. */
 export interface Context {
@@ -28,6 +29,8 @@ export interface Context {
   log: { readAll(filter: Omit<LogFilter, 'organisationId'>): Promise<RecordedEvent[]> };
   /** Person-days a unit's OKR cycle should cost per quarter, for this organisation. */
   effortBudget: number;
+  /** The organisation's outgoing webhooks and their deliveries (admins only: the implementation checks). */
+  webhooks: WebhookAccess;
 }
 
 /** One organisation's verifiable log, as the API exposes it (src/audit.ts implements it). */

@@ -15,6 +15,7 @@ import { LIMITS } from '../domain/validate';
 import { ProcessActivity } from './enums';
 import { EVENTS_PAGE_DEFAULT, EVENTS_PAGE_MAX } from './resolvers/log';
 import { NODES_MAX } from './resolvers/nodes';
+import { DELIVERIES_PAGE_DEFAULT, DELIVERIES_PAGE_MAX, WEBHOOKS_PER_UNIT } from './webhookAccess';
 
 /**
  * The cost model: what a request will make the server and the database do, in nodes (an object read and
@@ -102,6 +103,9 @@ const pageSize = (args: Args): number => {
   // Out-of-range sizes are refused by the resolver (PAGE_SIZE_INVALID) before any read: charge the largest page.
   return Math.min(Math.max(Math.trunc(first), 1), EVENTS_PAGE_MAX);
 };
+/** webhookDeliveries' page: its `first` (out of range: refused before any read, charged as the largest). */
+const deliveriesPage = (args: Args): number =>
+  Math.min(Math.max(Math.trunc(typeof args.first === 'number' ? args.first : DELIVERIES_PAGE_DEFAULT), 1), DELIVERIES_PAGE_MAX);
 const unitScoped = (one: number, all: number) => (args: Args): number => (args.unitId ? one : all);
 const keyResultsPerUnit = BOUNDS.objectivesPerUnit * BOUNDS.keyResultsPerObjective;
 const keyResultsPerQuarter = BOUNDS.objectivesPerQuarter * BOUNDS.keyResultsPerObjective;
@@ -161,6 +165,15 @@ export const FIELD_COSTS: Readonly<Record<string, FieldCost>> = {
   'Mutation.logProcessEffort': { base: COMMAND_COST + QUARTER_FACTS_COST },
 
   'Subscription.eventAppended': {},
+
+  // Outgoing webhooks: configuration rows and outbox rows, read by index (organisation, unit).
+  'Query.webhooks': { items: WEBHOOKS_PER_UNIT },
+  'Query.webhookDeliveries': { base: 5, items: deliveriesPage },
+  'Mutation.addWebhook': command,
+  'Mutation.pauseWebhook': command,
+  'Mutation.resumeWebhook': command,
+  'Mutation.removeWebhook': command,
+  'Webhook.causes': { items: 3 },
 
   'Unit.children': { items: BOUNDS.childrenPerUnit },
   'Objective.contributors': { items: BOUNDS.contributorsPerObjective },

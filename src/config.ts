@@ -46,7 +46,48 @@ export interface Config {
   previousCheckpointKeys: readonly string[];
   /** What checkpoint origins start with: `<logOrigin>/<organisation>`; null: the key's name. */
   logOrigin: string | null;
+  /** Outgoing webhooks: delivery, retries, bounds and which addresses they may reach (src/webhooks/). */
+  webhooks: WebhookSettings;
 }
+
+/** How this process delivers outgoing webhooks (README, "Reminders where people are: webhooks"). */
+export interface WebhookSettings {
+  /** Whether this process runs the delivery worker and the cause scheduler (the API serves either way). */
+  deliver: boolean;
+  /** Whether webhook URLs may name private, loopback or link-local addresses (default: only in local development mode). */
+  allowPrivateAddresses: boolean;
+  /** Longest one delivery may take, connection to response (ms). */
+  timeoutMs: number;
+  /** Attempts before a delivery is given up (state FAILED). */
+  maxAttempts: number;
+  /** The first retry waits about this long (ms); each next one twice as long, jittered, up to backoffMaxMs. */
+  backoffMs: number;
+  backoffMaxMs: number;
+  /** Deliveries in flight at once in this process, and per organisation. */
+  concurrency: number;
+  concurrencyPerOrganisation: number;
+  /** How often the worker looks for due deliveries (ms). */
+  pollMs: number;
+  /** How often the scheduler looks for forgotten check-ins, phase changes and new health problems (ms). */
+  scheduleMs: number;
+  /** How long a claimed delivery stays with its worker before another may take it (ms): longer than timeoutMs. */
+  leaseMs: number;
+}
+
+/** The defaults of `npm start`; allowPrivateAddresses follows the mode (see webhookSettings). */
+export const DEFAULT_WEBHOOK_SETTINGS: WebhookSettings = {
+  deliver: true,
+  allowPrivateAddresses: false,
+  timeoutMs: 10_000,
+  maxAttempts: 12,
+  backoffMs: 10_000,
+  backoffMaxMs: 60 * 60 * 1000,
+  concurrency: 8,
+  concurrencyPerOrganisation: 2,
+  pollMs: 1000,
+  scheduleMs: 60_000,
+  leaseMs: 40_000,
+};
 
 /** OKR_JWT_MAX_LIFETIME when unset: 24 hours. */
 export const DEFAULT_JWT_MAX_LIFETIME_SECONDS = 24 * 60 * 60;
@@ -222,7 +263,38 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     statementTimeoutMs: int(env, 'OKR_STATEMENT_TIMEOUT_MS', 30_000, 0, 24 * 60 * 60 * 1000),
     ...checkpointSettings(env),
+    webhooks: webhookSettings(env, !auth),
   };
+}
+
+/**
+ * OKR_WEBHOOK_*: delivery bounds and retries. Private and loopback addresses are allowed by default only in
+ * local development mode (no authentication), where a receiver on the same machine is the usual case.
+ */
+function webhookSettings(env: NodeJS.ProcessEnv, localDevelopment: boolean): WebhookSettings {
+  const d = DEFAULT_WEBHOOK_SETTINGS;
+  const timeoutMs = int(env, 'OKR_WEBHOOK_TIMEOUT_MS', d.timeoutMs, 100, 120_000);
+  const settings: WebhookSettings = {
+    deliver: flag(env, 'OKR_WEBHOOK_DELIVERY', d.deliver),
+    allowPrivateAddresses: flag(env, 'OKR_WEBHOOK_ALLOW_PRIVATE', localDevelopment),
+    timeoutMs,
+    maxAttempts: int(env, 'OKR_WEBHOOK_MAX_ATTEMPTS', d.maxAttempts, 1, 100),
+    backoffMs: int(env, 'OKR_WEBHOOK_BACKOFF_MS', d.backoffMs, 10, 24 * 60 * 60 * 1000),
+    backoffMaxMs: int(env, 'OKR_WEBHOOK_BACKOFF_MAX_MS', d.backoffMaxMs, 10, 7 * 24 * 60 * 60 * 1000),
+    concurrency: int(env, 'OKR_WEBHOOK_CONCURRENCY', d.concurrency, 1, 1000),
+    concurrencyPerOrganisation: int(env, 'OKR_WEBHOOK_CONCURRENCY_PER_ORGANISATION', d.concurrencyPerOrganisation, 1, 1000),
+    pollMs: int(env, 'OKR_WEBHOOK_POLL_MS', d.pollMs, 10, 600_000),
+    scheduleMs: int(env, 'OKR_WEBHOOK_SCHEDULE_MS', d.scheduleMs, 100, 24 * 60 * 60 * 1000),
+    leaseMs: int(env, 'OKR_WEBHOOK_LEASE_MS', timeoutMs + 30_000, 200, 24 * 60 * 60 * 1000),
+  };
+  if (settings.leaseMs <= settings.timeoutMs) {
+    throw new ConfigError('OKR_WEBHOOK_LEASE_MS must be longer than OKR_WEBHOOK_TIMEOUT_MS: a delivery still running must keep its lease.');
+  }
+  if (settings.backoffMaxMs < settings.backoffMs) throw new ConfigError('OKR_WEBHOOK_BACKOFF_MAX_MS must not be below OKR_WEBHOOK_BACKOFF_MS.');
+  if (settings.concurrencyPerOrganisation > settings.concurrency) {
+    throw new ConfigError('OKR_WEBHOOK_CONCURRENCY_PER_ORGANISATION must not exceed OKR_WEBHOOK_CONCURRENCY.');
+  }
+  return settings;
 }
 
 /** OKR_CHECKPOINT_KEY or OKR_CHECKPOINT_KEY_FILE (not both), and OKR_LOG_ORIGIN. */

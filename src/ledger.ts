@@ -9,6 +9,7 @@ import { EventStore, type AppendFold, type StreamRef, type StreamsRead } from '.
 import { ALL_READ_MODELS } from '../projections/models';
 import { documentsTouched, evolveDocuments, loadQuery, loadedDocuments, writeCtes } from '../projections/persist';
 import { connectionsOf } from './clientSql';
+import { phaseChangeOutbox } from './webhooks/outbox';
 
 /** Who is acting, for whom, and under which request. */
 export interface Actor {
@@ -194,7 +195,9 @@ function fromPrefetched(prefetched: StreamsRead, streamId: string, skipTypes: re
 /**
  * Every read model, folded within the append's statements: the documents the events touch are read by
  * the statement that takes the organisation's head, and written with their versions by the one that
- * writes the events (projections/persist.ts).
+ * writes the events (projections/persist.ts). Appends that change a quarter's phase (QuarterPlanned,
+ * QuarterClosed) also write their webhook outbox rows in that statement (src/webhooks/outbox.ts); other
+ * appends carry nothing more.
  */
 const READ_MODEL_FOLD: AppendFold = {
   load(pending) {
@@ -205,6 +208,8 @@ const READ_MODEL_FOLD: AppendFold = {
     const first = recorded[0];
     if (first === undefined) return { ctes: [], params: [] };
     const docs = loadedDocuments(loaded as { m: string; d: Record<string, unknown> }[], ALL_READ_MODELS);
-    return writeCtes(first.metadata.organisationId, evolveDocuments(recorded, docs, ALL_READ_MODELS));
+    const models = writeCtes(first.metadata.organisationId, evolveDocuments(recorded, docs, ALL_READ_MODELS));
+    const outbox = phaseChangeOutbox(recorded);
+    return outbox === null ? models : { ctes: [...models.ctes, ...outbox.ctes], params: [...models.params, ...outbox.params] };
   },
 };

@@ -54,6 +54,7 @@ async function main(): Promise<void> {
     limits: config.limits,
     metricsToken: config.metricsToken,
     checkpointKeys,
+    webhooks: config.webhooks,
   });
   const endpoint = await server.listen(config.port, config.host);
   logger.info(`OKR ledger GraphQL API ready at ${endpoint}`, {

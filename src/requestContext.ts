@@ -13,6 +13,7 @@ import type { History } from './history';
 import { RequestAborted, type ExpensiveWork } from './http/admission';
 import type { Ledger } from './ledger';
 import type { LogFollower } from './logFollower';
+import type { WebhookService } from './webhooks/service';
 
 export interface ContextDependencies {
   orm: MikroORM;
@@ -26,6 +27,8 @@ export interface ContextDependencies {
   effortBudget: (organisationId: string) => number;
   /** Slots for scans of the log (verifyLog), shared by every request of this server. */
   expensiveWork: ExpensiveWork;
+  /** Outgoing webhooks' configuration and deliveries. */
+  webhooks: WebhookService;
 }
 
 /** A signal that never aborts, for requests whose client cannot leave half-way (e.g. over WebSocket). */
@@ -111,6 +114,7 @@ export function contextFactory(deps: ContextDependencies): (requestId: string, p
       feed: (filter) => eventFeed(follower, { organisationId: org, ...filter }),
       readAsOf,
       effortBudget: deps.effortBudget(org),
+      webhooks: deps.webhooks.forPrincipal(principal),
     };
     return ctx;
   };

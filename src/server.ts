@@ -12,7 +12,7 @@ import { DEFAULT_REQUEST_LIMITS, queryLimits, type RequestLimits } from '../sche
 import { AuditService } from './audit';
 import { localAuthenticator, type Authenticator } from './auth';
 import { ephemeralCheckpointKeys, type CheckpointKeys } from './checkpointKeys';
-import { DEFAULT_LIMITS, DEFAULT_WEBSOCKET_LIMITS, type ServerLimits, type WebSocketLimits } from './config';
+import { DEFAULT_LIMITS, DEFAULT_WEBHOOK_SETTINGS, DEFAULT_WEBSOCKET_LIMITS, type ServerLimits, type WebhookSettings, type WebSocketLimits } from './config';
 import { sqlOf } from './database';
 import { History } from './history';
 import { Admission, ExpensiveWork, type RateStore } from './http/admission';
@@ -25,6 +25,7 @@ import { LogFollower } from './logFollower';
 import { errorFields, silentLogger, type Logger } from './logger';
 import { Metrics } from './metrics';
 import { contextFactory } from './requestContext';
+import { createWebhooks, type Webhooks } from './webhooks';
 
 export interface ServerOptions {
   orm: MikroORM;
@@ -60,6 +61,11 @@ export interface ServerOptions {
   requestLimits?: Partial<RequestLimits>;
   /** The key checkpoints are signed with (npm start: from configuration); default: one made for this process only. */
   checkpointKeys?: CheckpointKeys;
+  /**
+   * Outgoing webhooks: unset fields take DEFAULT_WEBHOOK_SETTINGS, and private addresses are allowed only in
+   * local development mode (no authenticator). `deliver: false` leaves the worker and scheduler to the caller.
+   */
+  webhooks?: Partial<WebhookSettings>;
 }
 
 export interface OkrServer {
@@ -68,6 +74,8 @@ export interface OkrServer {
   webSocket: WebSocketEndpoint;
   /** The server's metrics (GET /metrics); other parts register their gauges here. */
   metrics: Metrics;
+  /** Outgoing webhooks: their delivery worker and cause scheduler (tests drive them with runOnce). */
+  webhooks: Webhooks;
   /** Starts listening; resolves with the URL of the GraphQL endpoint. */
   listen(port: number, host: string): Promise<string>;
   /** Stops accepting connections, lets in-flight requests finish, stops Apollo. */
@@ -171,6 +179,15 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
 
   const authenticator = options.authenticator ?? localAuthenticator(options.organisationId, options.actor);
   const budget = options.effortBudget ?? DEFAULT_EFFORT_BUDGET;
+  const effortBudget = typeof budget === 'function' ? budget : () => budget;
+  const webhooks = createWebhooks({
+    orm: options.orm,
+    clock,
+    logger,
+    metrics,
+    effortBudget,
+    settings: { ...DEFAULT_WEBHOOK_SETTINGS, allowPrivateAddresses: !authenticator.enforced, ...options.webhooks },
+  });
   const expensiveWork = new ExpensiveWork({
     perOrganisation: limits.expensivePerOrganisation,
     total: limits.expensiveTotal,
@@ -190,8 +207,9 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
     history: new History(options.orm),
     follower,
     clock,
-    effortBudget: typeof budget === 'function' ? budget : () => budget,
+    effortBudget,
     expensiveWork,
+    webhooks: webhooks.service,
   });
 
   const corsOrigins = options.corsOrigins ?? [];
@@ -237,11 +255,13 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
   });
   metrics.registerGauge('okr_websocket_connections', 'Open WebSocket connections (authenticated or not yet).', () => webSocket.stats().sockets);
   metrics.registerGauge('okr_websocket_subscriptions', 'Active subscriptions over WebSocket.', () => webSocket.stats().subscriptions);
+  webhooks.start();
 
   return {
     http,
     webSocket,
     metrics,
+    webhooks,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         http.once('error', reject);
@@ -254,6 +274,8 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
       closing = true;
       await webSocket.close();
       await follower.stop();
+      // Deliveries in flight finish (each within the webhook timeout) and are settled before the pool closes.
+      await webhooks.stop();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         http.closeIdleConnections();

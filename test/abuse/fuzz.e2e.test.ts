@@ -24,11 +24,13 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
 /** Fixed by default so a run is repeatable; FUZZ_SEED=random explores. */
 const SEED = process.env.FUZZ_SEED === 'random' ? Date.now() % 2_147_483_647 : Number(process.env.FUZZ_SEED ?? 20_270_101);
 const MAX_BODY = 1024 * 1024;
+/** Where fuzzed webhooks point: nothing listens there, so whatever the worker sends goes nowhere. */
+const WEBHOOK_URL = 'http://127.0.0.1:9/okr-hook';
 
 let t: TestServer;
 
 /** Ids of real objects; accepted commands add theirs, so later mutations aim at them too. */
-const pool = { units: [] as string[], quarters: [] as string[], objectives: [] as string[], keyResults: [] as string[] };
+const pool = { units: [] as string[], quarters: [] as string[], objectives: [] as string[], keyResults: [] as string[], webhooks: [] as string[] };
 
 interface Stats {
   runs: number;
@@ -73,6 +75,11 @@ beforeAll(async () => {
   pool.keyResults.push(kr1, kr2, kr3, kr4);
   // The fuzz runs in the live quarter; 2026-Q3 is over (SCORING), so it may be closed.
   okr.at('2027-01-20T09:00:00Z');
+  // Webhooks to pause, resume and remove; their receiver is a closed port on loopback (local development mode allows it).
+  for (const unitId of [org.company, payments, search]) {
+    const added = await t.gql(`mutation($i: AddWebhookInput!) { addWebhook(input: $i) { webhook { id } } }`, { i: { unitId, url: WEBHOOK_URL, kind: 'SIGNED_JSON' } });
+    pool.webhooks.push(added.data?.addWebhook.webhook.id);
+  }
 });
 
 afterAll(async () => {
@@ -622,6 +629,43 @@ const MUTATIONS: Mutation[] = [
     fields: [f('id', id('objectives'), true), f('reason', TEXT, true), VERSION, KEY],
     coherent: () => fc.record({ id: pick(pool.objectives), reason: goodText }),
   },
+  {
+    name: 'addWebhook',
+    query: op('addWebhook', 'AddWebhookInput', 'secret webhook { id state }'),
+    variable: 'i',
+    fields: [f('unitId', id('units'), true), f('url', TEXT, true), f('kind', { t: 'enum', values: ['SLACK', 'SIGNED_JSON'] }, true), f('secret', TEXT)],
+    coherent: () =>
+      fc.record(
+        {
+          unitId: pick(pool.units),
+          url: pick([WEBHOOK_URL, `${WEBHOOK_URL}?team=a&b=%20`, 'http://[::1]:9/okr-hook']),
+          kind: pick(['SLACK', 'SIGNED_JSON']),
+          causes: fc.subarray(['QUARTER_PHASE', 'FORGOTTEN_CHECK_IN', 'HEALTH_PROBLEM'], { minLength: 1 }),
+        },
+        { requiredKeys: ['unitId', 'url', 'kind'] },
+      ),
+  },
+  {
+    name: 'pauseWebhook',
+    query: `mutation Fuzz($id: ID!) { pauseWebhook(id: $id) { id state } }`,
+    variable: 'id',
+    fields: [f('id', id('webhooks'), true)],
+    coherent: () => fc.record({ id: pick(pool.webhooks) }),
+  },
+  {
+    name: 'resumeWebhook',
+    query: `mutation Fuzz($id: ID!) { resumeWebhook(id: $id) { id state } }`,
+    variable: 'id',
+    fields: [f('id', id('webhooks'), true)],
+    coherent: () => fc.record({ id: pick(pool.webhooks) }),
+  },
+  {
+    name: 'removeWebhook',
+    query: `mutation Fuzz($id: ID!) { removeWebhook(id: $id) { id state } }`,
+    variable: 'id',
+    fields: [f('id', id('webhooks'), true)],
+    coherent: () => fc.record({ id: pick(pool.webhooks) }),
+  },
 ];
 
 /** The value of the operation's variable: a whole input, or something else entirely. */
@@ -641,7 +685,7 @@ function inputArbitrary(m: Mutation): fc.Arbitrary<unknown> {
     { arbitrary: fc.oneof(pick(WRONG_TYPES), nastyString, fc.constant(null), m.coherent().map((good) => [good])), weight: 1 },
   );
   if (m.variable === 'id') {
-    // closeQuarter takes the id itself, not an input object.
+    // closeQuarter and the webhook switches take the id itself, not an input object.
     const [idField] = m.fields;
     if (!idField) throw new Error(`${m.name} has no id field`);
     return fc.oneof({ arbitrary: m.coherent().map((c) => c.id), weight: 4 }, { arbitrary: fieldValue(idField), weight: 6 });

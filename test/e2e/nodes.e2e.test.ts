@@ -326,6 +326,10 @@ describe('changes are made to the present', () => {
     scoreKeyResult: () => ({ input: { keyResultId: ids.kr, score: 0.5 } }),
     recordRetrospective: () => ({ input: { unitId: ids.team, quarterId: Q, learnings: 'X', calibrations: [{ keyResultId: ids.kr, calibration: 'RIGHT' }] } }),
     logProcessEffort: () => ({ input: { unitId: ids.team, quarterId: Q, activity: 'SCORING', personDays: 1 } }),
+    addWebhook: () => ({ input: { unitId: ids.team, url: 'http://127.0.0.1:9/hook', kind: 'SLACK' } }),
+    pauseWebhook: () => ({ id: 'a-webhook' }),
+    resumeWebhook: () => ({ id: 'a-webhook' }),
+    removeWebhook: () => ({ id: 'a-webhook' }),
   };
 
   /** Paths of the ID-typed values in `value` (of GraphQL type `type`). */
@@ -373,7 +377,7 @@ describe('changes are made to the present', () => {
         tried += 1;
       }
     }
-    expect(tried).toBe(21);
+    expect(tried).toBe(25);
     expect(await t.eventCount()).toBe(before);
   });
 

@@ -22,6 +22,8 @@ export const SAMPLE: Record<string, string> = {
   '<key result id>': '3f1c2a6e-0000-5000-8000-000000000006',
   // From draftObjective's answer, not from the seed.
   '<new objective id>': '3f1c2a6e-0000-5000-8000-000000000007',
+  // From addWebhook's answer.
+  '<new webhook id>': '3f1c2a6e-0000-5000-8000-000000000008',
 };
 
 export const blocks = (lang: string): string[] =>

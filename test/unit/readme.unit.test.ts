@@ -24,9 +24,9 @@ describe("README's GraphQL examples", () => {
     expect(graphql.length).toBeGreaterThanOrEqual(12);
   });
 
-  it('use only placeholders `npm run seed` prints (or draftObjective answers)', () => {
+  it('use only placeholders `npm run seed` prints (or draftObjective and addWebhook answer)', () => {
     const used = new Set(graphql.flatMap(placeholdersIn));
-    const known = new Set([...SEED_PLACEHOLDERS, '<new objective id>']);
+    const known = new Set([...SEED_PLACEHOLDERS, '<new objective id>', '<new webhook id>']);
     expect([...used].filter((p) => !known.has(p))).toEqual([]);
     expect(Object.keys(SAMPLE).sort()).toEqual([...known].sort());
   });
