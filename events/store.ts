@@ -187,7 +187,9 @@ const tagOf = (event: DomainEvent, key: 'quarterId' | 'unitId'): string | null =
 export class EventStore {
   /**
    * Appends `events` to one stream atomically, inside the caller's transaction, and returns them as
-   * recorded. Throws ConcurrencyError (appending nothing) when the stream or a guard moved.
+   * recorded. Throws ConcurrencyError when the stream or a guard moved (IdempotencyRace when another
+   * request took the key): nothing is appended, but the caller must roll its transaction back, as the ledger
+   * does, since the claim may already have moved the stream's version or recorded the key.
    *
    * Two statements, whatever the events and read models: the first claims the idempotency key, checks
    * the stream's version and the guards, takes the organisation's head row and loads what the fold
@@ -235,7 +237,9 @@ export class EventStore {
     ctes.push(`guard AS (SELECT stream_id, version FROM okr_streams WHERE organisation_id = ? AND stream_id = ANY(?::text[])
                ORDER BY stream_id FOR SHARE)`);
     params.push(org, textArray(guards.map((g) => g.streamId)));
-    ctes.push(`ok AS (SELECT (SELECT count(*) FROM claim) = 1${idempotency !== null ? ' AND (SELECT count(*) FROM idem) = 1' : ''}
+    // The idempotency key is claimed first (the checks run left to right): two commands sharing a key then
+    // meet on the key before either holds a stream the other needs, so they cannot deadlock.
+    ctes.push(`ok AS (SELECT ${idempotency !== null ? '(SELECT count(*) FROM idem) = 1 AND ' : ''}(SELECT count(*) FROM claim) = 1
                AND NOT EXISTS (SELECT 1 FROM jsonb_to_recordset(?::jsonb) AS g(stream_id text, version int)
                                 LEFT JOIN guard s USING (stream_id) WHERE coalesce(s.version, 0) <> g.version) AS ok)`);
     params.push(JSON.stringify(guards.map((g) => ({ stream_id: g.streamId, version: g.version }))));
@@ -579,14 +583,29 @@ export class EventStore {
     return toHead(rows[0]);
   }
 
-  /** The organisation's last position recorded at or before `at` (0 before its first event). */
+  /**
+   * The organisation's last position recorded at or before `at` (0 before its first event), once it can
+   * no longer change: outside a transaction (its share lock on the head row must end with the statement).
+   */
   async positionAt(sql: Sql, organisationId: string, at: Date): Promise<number> {
-    const rows = await sql.query<{ position: string | null }>(
-      `SELECT position FROM okr_events WHERE organisation_id = ? AND recorded_at <= ?::timestamptz
-        ORDER BY recorded_at DESC, position DESC LIMIT 1`,
-      [organisationId, at.toISOString()],
-    );
-    return Number(rows[0]?.position ?? 0);
+    const read = async () =>
+      (
+        await sql.query<{ position: string | null; head_at: string | Date | null }>(
+          `SELECT (SELECT position FROM okr_events WHERE organisation_id = ? AND recorded_at <= ?::timestamptz
+                    ORDER BY recorded_at DESC, position DESC LIMIT 1) AS position,
+                  (SELECT recorded_at FROM okr_log_heads WHERE organisation_id = ?) AS head_at`,
+          [organisationId, at.toISOString(), organisationId],
+        )
+      )[0];
+    const first = await read();
+    // Before the last recorded instant, every event recorded at or before `at` has committed: an append in
+    // flight, or any later one, is recorded at or after it. At or after it, an append in flight may be
+    // recorded at or before `at` and commit after this read, which would change the answer once given: wait
+    // for it (a share lock on the head row waits for the append holding it), then read again.
+    const headAt = first?.head_at == null ? Number.NaN : new Date(first.head_at).getTime();
+    if (Number.isFinite(headAt) && at.getTime() < headAt) return Number(first?.position ?? 0);
+    await sql.query('SELECT 1 FROM okr_log_heads WHERE organisation_id = ? FOR SHARE', [organisationId]);
+    return Number((await read())?.position ?? 0);
   }
 
   /** The record of a command sent earlier by the same actor with the same key, if any. */

@@ -67,6 +67,7 @@ export class BulkFold {
   private readonly open = new Map<string, Map<string, Open>>();
   private readonly pending = new Map<string, string[]>();
   private pendingCount = 0;
+  private pendingChars = 0;
 
   constructor(private readonly models: readonly ReadModelDeclaration[]) {
     for (const model of models) {
@@ -81,9 +82,15 @@ export class BulkFold {
     return this.pendingCount;
   }
 
+  /** Characters waiting to be copied (retrospectives can be large: a bound on lines alone is not one on memory). */
+  get chars(): number {
+    return this.pendingChars;
+  }
+
   private push(table: string, line: string): void {
     this.pending.get(table)?.push(`${line}\n`);
     this.pendingCount += 1;
+    this.pendingChars += line.length + 1;
   }
 
   /** Folds one organisation's events, in position order. */
@@ -136,6 +143,7 @@ export class BulkFold {
       }
     }
     this.pendingCount = 0;
+    this.pendingChars = 0;
     return out;
   }
 }

@@ -59,20 +59,28 @@ function leafBytes(value: unknown): number {
 const leafTypes = new WeakMap<GraphQLOutputType, boolean>();
 
 /**
- * Costs already measured, by document (Apollo keeps one parsed document per query text) and variables: a
- * client sending the same query again is not analysed again. At most COSTS_PER_DOCUMENT variable sets per
- * document are kept, so a client varying its variables cannot grow it.
+ * Costs already measured, by document (Apollo keeps one parsed document per query text) and the values of
+ * the variables the operation declares (others cannot change the cost): a client sending the same query
+ * again is not analysed again. Bounded: at most COSTS_PER_DOCUMENT entries per document, none whose key
+ * is longer than COST_KEY_MAX characters, so what clients send is never kept in bulk.
  */
 const measured = new WeakMap<DocumentNode, Map<string, ReturnType<typeof operationCost>>>();
 const COSTS_PER_DOCUMENT = 64;
+const COST_KEY_MAX = 2048;
 
 function costOf(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined, maxFields: number) {
+  const declared: Record<string, unknown> = {};
+  for (const definition of operation.variableDefinitions ?? []) {
+    const name = definition.variable.name.value;
+    if (variables !== undefined && name in variables) declared[name] = variables[name];
+  }
+  const key = `${maxFields}\u0000${operation.name?.value ?? ''}\u0000${JSON.stringify(declared)}`;
   let byVariables = measured.get(document);
-  if (byVariables === undefined) measured.set(document, (byVariables = new Map()));
-  const key = `${maxFields}\u0000${operation.name?.value ?? ''}\u0000${JSON.stringify(variables ?? {})}`;
-  let analysis = byVariables.get(key);
-  if (analysis === undefined) {
-    analysis = operationCost(schema, document, operation, variables, maxFields);
+  const known = byVariables?.get(key);
+  if (known !== undefined) return known;
+  const analysis = operationCost(schema, document, operation, variables, maxFields);
+  if (key.length <= COST_KEY_MAX) {
+    if (byVariables === undefined) measured.set(document, (byVariables = new Map()));
     if (byVariables.size < COSTS_PER_DOCUMENT) byVariables.set(key, analysis);
   }
   return analysis;

@@ -44,6 +44,9 @@ export interface CommandSpec<R> {
 }
 
 
+/** deadlock_detected, serialization_failure: the transaction was rolled back whole and may be tried again. */
+const TRANSIENT_SQLSTATES = new Set(['40P01', '40001']);
+
 /** Deterministic JSON (sorted keys) so equal inputs hash equally. */
 function stableJson(value: unknown): string {
   if (value === undefined) return 'null';
@@ -89,7 +92,9 @@ export class Ledger {
           error instanceof ConcurrencyError &&
           error.streamId === spec.target.streamId &&
           options.expectedVersion != null;
-        if (!(error instanceof ConcurrencyError) || pinned || attempt >= this.maxAttempts) throw error;
+        // A deadlock or serialization failure rolled everything back, like a conflict: try again.
+        const transient = error instanceof ConcurrencyError || TRANSIENT_SQLSTATES.has((error as { code?: unknown }).code as string);
+        if (!transient || pinned || attempt >= this.maxAttempts) throw error;
         // A short, growing, jittered pause so that writers who collided do not collide again at once.
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
       }

@@ -87,8 +87,9 @@ const shadowOf = (table: string): string => `${table}__rebuild`;
 const MAX_CATCH_UP_ROUNDS = 20;
 const CATCH_UP_TAIL = 500;
 
-/** Rows gathered before they are copied into the new tables. */
+/** Rows, and characters, gathered before they are copied into the new tables. */
 const COPY_BATCH_ROWS = 50_000;
+const COPY_BATCH_CHARS = 32 * 1024 * 1024;
 
 /** An index definition without its own and its table's names, to pair an index with its copy. */
 const indexShape = (definition: string): string => definition.replace(/^CREATE (UNIQUE )?INDEX \S+ ON \S+/, 'CREATE $1INDEX ON');
@@ -173,11 +174,19 @@ async function copyRows(client: Client, batches: readonly CopyRows[]): Promise<v
   for (const { table, columns, lines } of batches) {
     const stream = client.query(copyFrom(`COPY ${quoteIdentifier(table)} (${columns.map(quoteIdentifier).join(', ')}) FROM STDIN`));
     const done = once(stream, 'finish');
-    // Chunks of a few thousand lines keep each write a modest string.
-    for (let i = 0; i < lines.length; i += 5000) {
-      if (!stream.write(lines.slice(i, i + 5000).join(''))) await once(stream, 'drain');
+    // Chunks of at most a few thousand lines and about a megabyte keep each write a modest string.
+    let chunk: string[] = [];
+    let chars = 0;
+    for (const line of lines) {
+      chunk.push(line);
+      chars += line.length;
+      if (chunk.length >= 5000 || chars >= 1024 * 1024) {
+        if (!stream.write(chunk.join(''))) await Promise.race([once(stream, 'drain'), done]);
+        chunk = [];
+        chars = 0;
+      }
     }
-    stream.end();
+    stream.end(chunk.join(''));
     await done;
   }
 }
@@ -248,10 +257,15 @@ export async function rebuildProjections(orm: MikroORM, options: RebuildOptions 
       const start = await heads();
       await options.onProgress?.(0, total);
       const fold = new BulkFold(models);
+      // One COPY runs while the fold goes on; its failure is kept and thrown at the next flush (never left unhandled).
       let copying: Promise<void> = Promise.resolve();
+      let copyFailed: { error: unknown } | null = null;
       const flush = async () => {
         await copying;
-        copying = copyRows(writer, fold.drain(shadowOf));
+        if (copyFailed !== null) throw copyFailed.error;
+        copying = copyRows(writer, fold.drain(shadowOf)).catch((error: unknown) => {
+          copyFailed = { error };
+        });
       };
       for (const { organisation, upTo } of start) {
         if (upTo === 0) continue;
@@ -259,7 +273,7 @@ export async function rebuildProjections(orm: MikroORM, options: RebuildOptions 
           fold.apply(page);
           done.set(organisation, page[page.length - 1]?.position ?? 0);
           folded += page.length;
-          if (fold.size >= COPY_BATCH_ROWS) await flush();
+          if (fold.size >= COPY_BATCH_ROWS || fold.chars >= COPY_BATCH_CHARS) await flush();
           await options.onProgress?.(folded, total);
         }
         fold.endOrganisation();
@@ -269,6 +283,7 @@ export async function rebuildProjections(orm: MikroORM, options: RebuildOptions 
       }
       await flush();
       await copying;
+      if (copyFailed !== null) throw (copyFailed as { error: unknown }).error;
       for (const table of tableNames) {
         await indexLike(sql, table, shadowOf(table));
         await sql.query(`ANALYZE ${quoteIdentifier(shadowOf(table))}`);

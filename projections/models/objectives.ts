@@ -27,10 +27,14 @@ const columns = {
 
 export type ObjectiveDoc = DocOf<typeof columns>;
 
+/**
+ * Summed in the order of the key results' ids: floating-point addition depends on order, and the scores
+ * come back from jsonb with their keys reordered, so key order must not decide the mean.
+ */
 const meanWhenAllScored = (scores: Record<string, number | null>): number | null => {
-  const values = Object.values(scores);
-  if (values.length === 0 || values.some((s) => s === null)) return null;
-  return (values as number[]).reduce((a, b) => a + b, 0) / values.length;
+  const ids = Object.keys(scores).sort();
+  if (ids.length === 0 || ids.some((id) => scores[id] === null)) return null;
+  return ids.reduce((sum, id) => sum + (scores[id] as number), 0) / ids.length;
 };
 
 /** A defined key result counts as unscored (null) until it is scored. */

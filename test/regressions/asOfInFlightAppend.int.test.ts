@@ -43,7 +43,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-it('an answer as of an instant does not change once given', async () => {
+it('an answer as of an instant does not change once given: a reader at or after the last recorded instant waits for appends in flight', async () => {
   now += 60_000;
   const appendAt = new Date(now);
   const askedAbout = new Date(now + 1_000); // the reader's present: not in the future, after the append's recorded time
@@ -62,11 +62,21 @@ it('an answer as of an instant does not change once given', async () => {
     await new Promise((r) => setTimeout(r, 25));
   }
 
+  // Asked while the append is in flight: the reader waits for it (the instant is at or after the last
+  // recorded one, so an append in flight may be recorded at or before it), then answers with it.
   const history = new History(db.orm);
-  const first = await (await history.at(ORG, askedAbout)).keyResult(keyResultId);
-  const firstPosition = await history.positionAt(ORG, askedAbout);
-
+  const firstAnswer = history.at(ORG, askedAbout).then((model) => model.keyResult(keyResultId));
+  const firstPositionAnswer = history.positionAt(ORG, askedAbout);
+  for (let i = 0; ; i += 1) {
+    // The readers wait on the head row the append holds (a row lock: a wait on its transaction).
+    const { rows } = await observer.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype IN ('transactionid', 'tuple') AND NOT granted`);
+    if (rows[0].n >= 2) break;
+    if (i > 200) throw new Error('the readers never waited for the append in flight');
+    await new Promise((r) => setTimeout(r, 25));
+  }
   await blocker.query('COMMIT');
+  const first = await firstAnswer;
+  const firstPosition = await firstPositionAnswer;
   const [recorded] = (await checkIn).events;
   expect(recorded?.recordedAt.getTime()).toBe(appendAt.getTime());
   expect(recorded!.recordedAt.getTime()).toBeLessThanOrEqual(askedAbout.getTime());
