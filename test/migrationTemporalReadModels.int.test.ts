@@ -68,7 +68,7 @@ const oldLedger = (orm: MikroORM, clock: () => Date): Ledger => ({
       if (!versions.has(streamId)) versions.set(streamId, stream.version);
       return stream.events;
     };
-    const events = await spec.decide(read, clock().toISOString());
+    const events = await spec.decide(read, clock().toISOString(), (filter) => store.readAll(readSql, { ...filter, organisationId: actor.organisationId }));
     if (!versions.has(spec.target.streamId)) await read(spec.target.streamId);
     const expectedVersion = versions.get(spec.target.streamId) ?? 0;
     if (options.expectedVersion != null && options.expectedVersion !== expectedVersion) throw new ConcurrencyError(spec.target.streamId, options.expectedVersion, expectedVersion);
