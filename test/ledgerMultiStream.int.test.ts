@@ -102,3 +102,13 @@ it('takes as baseline the reading the key result had when the carry-over committ
   expect(new Set(carried.events.map((e) => e.recordedAt.getTime())).size).toBe(1);
   expect(new Set(carried.events.map((e) => e.metadata.causationId)).size).toBe(1);
 });
+
+it('lets only the objective\'s unit\'s members and admins carry it over', async () => {
+  const before = await totalEvents(db.sql);
+  const as = (access: ConstructorParameters<typeof Commands>[3]) =>
+    new Commands(ledger, actor('someone'), undefined, access).carryOverObjective({ objectiveId, toQuarterId: '2027-Q2' });
+  await expect(as({ role: 'member', units: ['another-unit'] })).rejects.toMatchObject({ code: 'FORBIDDEN', reason: 'NOT_YOUR_UNIT' });
+  await expect(as({ role: 'analyst', units: [] })).rejects.toMatchObject({ code: 'FORBIDDEN', reason: 'READ_ONLY_ROLE' });
+  await expect(as({ role: 'service', units: [], keyResults: keyResultIds })).rejects.toMatchObject({ code: 'FORBIDDEN', reason: 'SERVICE_MEASURES_ONLY' });
+  expect(await totalEvents(db.sql)).toBe(before);
+});

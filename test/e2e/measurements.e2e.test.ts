@@ -18,7 +18,7 @@ let t: TestServer;
 const mint = (claims: Record<string, unknown>, sub: string) =>
   new SignJWT({ org: ORG, ...claims }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
 
-const tokens: Record<string, string> = {};
+const tokens = { admin: '', ci: '', member: '', analyst: '' };
 const ids: Record<string, string> = {};
 
 async function ok(token: string, query: string, variables?: Record<string, unknown>) {
