@@ -157,6 +157,8 @@ export class Ledger {
       .map(([streamId, version]) => ({ streamId, version }));
     const metadata = { actor: actor.actor, correlationId: actor.correlationId, causationId: randomUUID(), idempotencyKey: key };
     const recorded = await connections.transaction(async (sql) => {
+      // Several streams: the ones relied on are locked before any is written (events/store.ts lockStreams).
+      if (appends.length > 1) await this.store.lockStreams(sql, actor.organisationId, guards);
       const appended: RecordedEvent[] = [];
       // One append per stream, the target's first. The first takes the organisation's head row and keeps
       // it until commit, so the others follow at once, each with its own version check, and all of them

@@ -96,16 +96,18 @@ describe('statements per command', () => {
     expect(sent[4]).toMatch(/^commit/i);
   });
 
-  it('carryOverObjective: its reads, then one transaction of two statements per stream it writes', async () => {
+  it('carryOverObjective: its reads, then one transaction: a lock of what it relied on, two statements per stream it writes', async () => {
     await commands.planQuarter({ quarterId: '2027-Q2', startsOn: '2027-04-01T00:00:00.000Z', endsOn: '2027-07-01T00:00:00.000Z', settingOpensOn: '2027-02-01T00:00:00.000Z' });
     const [{ n: keyResultsOf } = { n: 0 }] = await db.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM okr_key_results WHERE objective_id = ?', [objectiveId]);
     const sent = await statements(() => commands.carryOverObjective({ objectiveId, toQuarterId: '2027-Q2' }));
     const begin = sent.findIndex((s) => /^begin/i.test(s));
     // Reads: the streams prefetched in one statement, the log for the objective's key results, each key result whole.
     expect(sent.slice(0, begin)).toHaveLength(2 + keyResultsOf);
-    const writes = sent.slice(begin + 1, -1);
+    const [lock, ...writes] = sent.slice(begin + 1, -1);
     expect(sent.at(-1)).toMatch(/^commit/i);
-    // The old objective (the link), the new objective, and every key result carried (none reached its target).
+    // First the streams it relied on (the key results, the quarters) share-locked and compared, then the
+    // old objective (the link), the new objective, and every key result carried (none reached its target).
+    expect(lock).toMatch(/^SELECT stream_id, version FROM okr_strea/); // (statements are cut at 40 characters)
     expect(writes).toHaveLength(2 * (2 + keyResultsOf));
     expect(writes.filter((w) => /^WITH (claim|idem) AS/.test(w))).toHaveLength(2 + keyResultsOf);
   });
