@@ -1,5 +1,7 @@
 import type { DomainEvent, RecordedEvent } from '../../events/catalogue';
+import { healthFindings } from '../../projections/health';
 import { MemoryReadModel } from '../../projections/memory';
+import { loadQuarterFacts } from '../../projections/quarterFacts';
 import { readingSeries } from '../../projections/trends';
 
 /**
@@ -102,6 +104,26 @@ describe('a key result measured by a system', () => {
       { kind: 'MEASUREMENT', value: 32, confidence: null, source: 'grafana/p95', correction: false, superseded: false },
     ]);
     expect(series[1]?.author).toBe('ci-pipeline');
+  });
+});
+
+describe('health with measurements', () => {
+  it('judges a zero baseline by the first reading, a measurement\'s too (NO_REAL_BASELINE)', async () => {
+    const zero: DomainEvent = { ...defined, data: { ...(defined.data as object), baseline: 0, target: 15, direction: 'INCREASE' } } as DomainEvent;
+    const setUp: DomainEvent[] = [
+      { type: 'UnitRegistered', data: { unitId: 'team', name: 'Platform', level: 'TEAM', parentId: null } },
+      { type: 'QuarterPlanned', data: { quarterId: '2027-Q1', startsOn: day(1), endsOn: new Date(Date.UTC(2027, 3, 1)).toISOString(), settingOpensOn: new Date(Date.UTC(2026, 11, 11)).toISOString() } },
+      drafted,
+      zero,
+    ];
+    const rule = async (events: DomainEvent[]) => {
+      const facts = await loadQuarterFacts(given(events), '2027-Q1', new Date(day(20)));
+      if (facts === null) throw new Error('no quarter');
+      return healthFindings({ facts, earlier: [], effortBudget: 4 }).filter((f) => f.rule === 'NO_REAL_BASELINE').map((f) => f.severity);
+    };
+    expect(await rule(setUp)).toEqual(['INFO']);
+    expect(await rule([...setUp, measurement(4, day(3))])).toEqual(['WARNING']);
+    expect(await rule([...setUp, measurement(0, day(3)), checkIn(50, 4, day(6))])).toEqual(['INFO']);
   });
 });
 
