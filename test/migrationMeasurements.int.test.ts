@@ -23,7 +23,7 @@ import { adminUrl, withClient } from './support/database';
 import { legacyKeyResultEvolve } from './support/legacyReadModels';
 
 /*
- * Migration20261210000001MeasurementsAndCarryOver on an existing database. Each case builds a database at
+ * Migration20261216000001MeasurementsAndCarryOver on an existing database. Each case builds a database at
  * the schema before it (up to Migration20261207000001ReadModelLookups) and fills it as the application did
  * then: the real Commands and deciders, appended by the store, folded into the read models' tables and
  * their history with the columns they had and the fold of check-ins they had (current: the latest

@@ -9,7 +9,7 @@ import { Migration20261122000001RateLimits } from './Migration20261122000001Rate
 import { Migration20261204000001OrganisationLogs } from './Migration20261204000001OrganisationLogs';
 import { Migration20261205000001TemporalReadModels } from './Migration20261205000001TemporalReadModels';
 import { Migration20261207000001ReadModelLookups } from './Migration20261207000001ReadModelLookups';
-import { Migration20261210000001MeasurementsAndCarryOver } from './Migration20261210000001MeasurementsAndCarryOver';
+import { Migration20261216000001MeasurementsAndCarryOver } from './Migration20261216000001MeasurementsAndCarryOver';
 
 /** Every migration, in order. Listed explicitly so they run the same from TypeScript or compiled code. */
 export const migrations: MigrationObject[] = [
@@ -23,5 +23,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261204000001OrganisationLogs', class: Migration20261204000001OrganisationLogs },
   { name: 'Migration20261205000001TemporalReadModels', class: Migration20261205000001TemporalReadModels },
   { name: 'Migration20261207000001ReadModelLookups', class: Migration20261207000001ReadModelLookups },
-  { name: 'Migration20261210000001MeasurementsAndCarryOver', class: Migration20261210000001MeasurementsAndCarryOver },
+  { name: 'Migration20261216000001MeasurementsAndCarryOver', class: Migration20261216000001MeasurementsAndCarryOver },
 ];

@@ -10,7 +10,7 @@ import { sqlOf } from '../../projections/sql';
  * the current documents only, upserted into their tables. For filling a database at an older schema,
  * where the history tables do not exist yet. Only the tables and columns that schema has are written,
  * and key results fold check-ins as the application did then (before measurements,
- * Migration20261210000001): `current` is the latest check-in's value, even when it gave none.
+ * Migration20261216000001): `current` is the latest check-in's value, even when it gave none.
  */
 export async function applyToCurrentTablesOnly(em: EntityManager, events: readonly RecordedEvent[]): Promise<void> {
   const sql = sqlOf(em);

@@ -15,7 +15,7 @@ import { Migration } from '@mikro-orm/migrations';
  * none, only the log can say what `current` is at each position: the migration then records a pending
  * rebuild, which the application runs right after migrating (src/database.ts), before serving anything.
  */
-export class Migration20261210000001MeasurementsAndCarryOver extends Migration {
+export class Migration20261216000001MeasurementsAndCarryOver extends Migration {
   override async up(): Promise<void> {
     this.addSql(`CREATE TABLE "okr_measurements" ("organisation_id" text NOT NULL, "id" text NOT NULL, "key_result_id" text NOT NULL,
       "unit_id" text NOT NULL, "quarter_id" text NOT NULL, "version" int NOT NULL, "recorded_at" timestamptz NOT NULL,
