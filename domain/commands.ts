@@ -1,5 +1,6 @@
 import type { RecordedEvent } from '../events/catalogue';
-import type { DefineKeyResult, RecordCheckIn, ReviseKeyResult, ScoreKeyResult } from './keyResult';
+import type { CarryOverObjective } from './carryOver';
+import type { DefineKeyResult, RecordCheckIn, RecordMeasurement, ReviseKeyResult, ScoreKeyResult } from './keyResult';
 import type { AlignObjective, DraftObjective, RefineObjective, RetireObjective } from './objective';
 import type { PlanQuarter } from './quarter';
 import type { LogProcessEffort, RecordRetrospective, RegisterUnit, SetCheckInCadence } from './unit';
@@ -49,6 +50,9 @@ export interface OkrCommands {
   reviseKeyResult(input: ReviseKeyResult, options?: CommandOptions): Outcome<KeyResultIds>;
   recordCheckIn(input: Omit<RecordCheckIn, 'at'>, options?: CommandOptions): Outcome<KeyResultIds>;
   scoreKeyResult(input: Omit<ScoreKeyResult, 'at'>, options?: CommandOptions): Outcome<KeyResultIds>;
+  recordMeasurement(input: Omit<RecordMeasurement, 'now'>, options?: CommandOptions): Outcome<KeyResultIds>;
+  /** Answers the objective drafted in the later quarter. */
+  carryOverObjective(input: Omit<CarryOverObjective, 'newObjectiveId' | 'now'>, options?: CommandOptions): Outcome<ObjectiveIds>;
   recordRetrospective(input: RecordRetrospective, options?: CommandOptions): Outcome<UnitQuarterIds>;
   logProcessEffort(input: Omit<LogProcessEffort, 'at'>, options?: CommandOptions): Outcome<UnitQuarterIds>;
 }

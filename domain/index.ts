@@ -5,4 +5,5 @@ export * from './unit';
 export * from './quarter';
 export * from './objective';
 export * from './keyResult';
+export * from './carryOver';
 export * from './commands';

@@ -6,6 +6,7 @@ import type {
   KeyResultDefined,
   KeyResultEvent,
   KeyResultKind,
+  KeyResultMeasured,
   KeyResultRevised,
   KeyResultScored,
 } from '../events/catalogue';
@@ -37,7 +38,7 @@ type DefinedKeyResult = Extract<KeyResultState, { status: 'defined' }>;
 export const initialKeyResultState: KeyResultState = { status: 'undefined' };
 
 /** Events evolveKeyResult leaves the state unchanged for: loading a key result may skip them. */
-export const KEY_RESULT_STATE_IGNORES = ['CheckInRecorded'] as const;
+export const KEY_RESULT_STATE_IGNORES = ['CheckInRecorded', 'KeyResultMeasured'] as const;
 
 export function evolveKeyResult(state: KeyResultState, event: KeyResultEvent): KeyResultState {
   if (event.type === 'KeyResultDefined') {
@@ -52,6 +53,7 @@ export function evolveKeyResult(state: KeyResultState, event: KeyResultEvent): K
       return next;
     }
     case 'CheckInRecorded':
+    case 'KeyResultMeasured':
       return state;
     case 'KeyResultScored':
       return { ...state, score: event.data.score };
@@ -84,6 +86,41 @@ function applyRevision(kr: DefinedKeyResult, change: FieldRevision): void {
     }
   }
 }
+
+/** A reading of the metric: a check-in that gave a value, or a measurement. */
+export interface Reading {
+  value: number;
+  /** The moment it describes (effective time). */
+  at: Instant;
+}
+
+/** The reading an event records, if it records one (a check-in without a value records none). */
+export function readingOf(event: KeyResultEvent): Reading | null {
+  if (event.type === 'KeyResultMeasured') return { value: event.data.value, at: event.data.at };
+  if (event.type === 'CheckInRecorded' && event.data.value !== null) return { value: event.data.value, at: event.data.asOf };
+  return null;
+}
+
+/**
+ * Whether a reading for `at` takes the place of the latest one so far (effective at `latestAt`): the
+ * latest by effective time is current, and of two for the same moment the later recorded.
+ */
+export const replacesReading = (at: Instant | Date, latestAt: Instant | Date | null): boolean =>
+  latestAt === null || new Date(at).getTime() >= new Date(latestAt).getTime();
+
+/** The latest reading of a key result's stream (its events in stream order), if it has any. */
+export function lastReading(events: readonly KeyResultEvent[]): Reading | null {
+  let latest: Reading | null = null;
+  for (const event of events) {
+    const reading = readingOf(event);
+    if (reading !== null && replacesReading(reading.at, latest?.at ?? null)) latest = reading;
+  }
+  return latest;
+}
+
+/** Whether `value` has reached the target, in the key result's direction. */
+export const targetReached = (kr: { target: number; direction: Direction }, value: number): boolean =>
+  kr.direction === 'INCREASE' ? value >= kr.target : value <= kr.target;
 
 /** The direction baseline and target imply. */
 export const impliedDirection = (baseline: number, target: number): Direction =>
@@ -282,3 +319,47 @@ export function scoreKeyResult(
   return [{ type: 'KeyResultScored', data: { ...scope(kr), score: value, note, previousScore: kr.score, target: kr.target } }];
 }
 
+
+export interface RecordMeasurement {
+  keyResultId: string;
+  value: number;
+  /** The moment the reading describes. Defaults to `now`. */
+  at?: string | null;
+  /** The system that measured. */
+  source: string;
+  /** When the command is handled. */
+  now: Instant;
+}
+
+/**
+ * A system's reading of the metric. Like a check-in it is dated in the quarter's life (never in the
+ * future, nor before the setting window), and unlike one it carries no confidence. A reading dated after
+ * the quarter ended describes the next quarter's key result, not this one; one arriving after the key
+ * result was scored is still a fact of the quarter and moves the current value, never the score.
+ */
+export function recordMeasurement(
+  command: RecordMeasurement,
+  state: KeyResultState,
+  objective: ObjectiveState,
+  quarter: QuarterState,
+): KeyResultMeasured[] {
+  const kr = existing(state, command.keyResultId);
+  assertObjectiveActive(objective, kr.objectiveId, quarter);
+  const value = finiteNumber('value', command.value);
+  const source = requiredText('source', command.source, LIMITS.source);
+  const at = command.at ? instant('at', command.at) : command.now;
+  if (ms(at) > ms(command.now)) {
+    throw rejected(
+      'MEASUREMENT_IN_FUTURE',
+      `at (${at}) is in the future: a measurement describes a reading already taken. Omit at to date it now.`,
+    );
+  }
+  assertNotBeforeSettingWindow(quarter, at, 'MEASUREMENT_BEFORE_SETTING_WINDOW', 'The measurement\'s at', 'measure from the setting window on.');
+  if (quarter.status !== 'unplanned' && ms(at) > ms(quarter.endsOn)) {
+    throw rejected(
+      'MEASUREMENT_AFTER_QUARTER_ENDED',
+      `at (${at}) is after quarter ${quarter.id} ended (${quarter.endsOn}): the reading belongs to a key result of a later quarter (carryOverObjective makes one).`,
+    );
+  }
+  return [{ type: 'KeyResultMeasured', data: { ...scope(kr), value, at, source } }];
+}

@@ -21,6 +21,8 @@ interface ObjectiveFields {
   description: string | null;
   aspirational: boolean;
   parentId: string | null;
+  /** The quarters it has been carried over into. */
+  carriedTo: readonly string[];
 }
 
 export type ObjectiveState =
@@ -45,6 +47,7 @@ export function evolveObjective(state: ObjectiveState, event: ObjectiveEvent): O
       description: d.description,
       aspirational: d.aspirational,
       parentId: d.parentId,
+      carriedTo: [],
     };
   }
   if (state.status === 'none') return state;
@@ -61,6 +64,8 @@ export function evolveObjective(state: ObjectiveState, event: ObjectiveEvent): O
       return state.status === 'RETIRED' ? state : { ...state, status: 'COMMITTED' };
     case 'ObjectiveRetired':
       return { ...state, status: 'RETIRED', retiredReason: event.data.reason };
+    case 'ObjectiveCarriedOver':
+      return { ...state, carriedTo: [...state.carriedTo, event.data.toQuarterId] };
     default: {
       const unknown: never = event;
       return unknown;

@@ -125,7 +125,11 @@ export function assertQuarterOpen(quarter: QuarterState, quarterId: string): voi
  * Nothing is recorded about a quarter before its setting window opened: a reading, score or effort
  * dated earlier would describe a time when the quarter's OKRs could not exist yet.
  */
-export type SettingWindowReason = 'CHECK_IN_BEFORE_SETTING_WINDOW' | 'SCORE_BEFORE_SETTING_WINDOW' | 'OCCURRED_BEFORE_SETTING_WINDOW';
+export type SettingWindowReason =
+  | 'CHECK_IN_BEFORE_SETTING_WINDOW'
+  | 'SCORE_BEFORE_SETTING_WINDOW'
+  | 'OCCURRED_BEFORE_SETTING_WINDOW'
+  | 'MEASUREMENT_BEFORE_SETTING_WINDOW';
 
 export function assertNotBeforeSettingWindow(quarter: QuarterState, at: Instant, reason: SettingWindowReason, what: string, advice: string): void {
   if (quarter.status === 'unplanned') return;

@@ -16,6 +16,8 @@ export const LIMITS = {
   learnings: 20000,
   quarterKey: 32,
   calibrations: 100,
+  /** The name of the system a measurement comes from. */
+  source: 100,
 } as const;
 
 /** Magnitude beyond which a metric value is certainly a mistake (and loses integer precision). */

@@ -91,6 +91,11 @@ export interface ObjectiveDrafted {
     description: string | null;
     aspirational: boolean;
     parentId: string | null;
+    /**
+     * The objective of an earlier quarter this draft carries over (carryOverObjective). Optional, and
+     * absent from every other draft: drafts recorded before carry-over existed are read as they are.
+     */
+    carriedFrom?: { objectiveId: string; quarterId: string };
   };
 }
 
@@ -115,12 +120,22 @@ export interface ObjectiveRetired {
   data: ObjectiveScope & { reason: string };
 }
 
+/**
+ * The objective was carried over into a later quarter: `toObjectiveId` was drafted there from it, in
+ * the same transaction (its ObjectiveDrafted names this one in `carriedFrom`).
+ */
+export interface ObjectiveCarriedOver {
+  type: 'ObjectiveCarriedOver';
+  data: ObjectiveScope & { toObjectiveId: string; toQuarterId: string };
+}
+
 export type ObjectiveEvent =
   | ObjectiveDrafted
   | ObjectiveRefined
   | ObjectiveAligned
   | ObjectiveCommitted
-  | ObjectiveRetired;
+  | ObjectiveRetired
+  | ObjectiveCarriedOver;
 
 // ---- key result stream -------------------------------------------------------------------------
 
@@ -141,6 +156,11 @@ export interface KeyResultDefined {
     target: number;
     direction: Direction;
     kind: KeyResultKind;
+    /**
+     * The key result of an earlier quarter this one carries over (carryOverObjective). Optional, and
+     * absent from every other definition, as in ObjectiveDrafted.
+     */
+    carriedFrom?: { keyResultId: string; quarterId: string };
   };
 }
 
@@ -181,7 +201,22 @@ export interface KeyResultScored {
   };
 }
 
-export type KeyResultEvent = KeyResultDefined | KeyResultRevised | CheckInRecorded | KeyResultScored;
+/**
+ * A reading of the key result's metric taken by a system (a CI job, a monitoring query), not a person:
+ * it moves the current value and never the confidence, which is a person's judgement.
+ */
+export interface KeyResultMeasured {
+  type: 'KeyResultMeasured';
+  data: KeyResultScope & {
+    value: number;
+    /** The moment the reading describes (effective time); the recorded time is on the envelope. */
+    at: Instant;
+    /** Short text naming the system that measured, e.g. "github-actions/ci.yml". */
+    source: string;
+  };
+}
+
+export type KeyResultEvent = KeyResultDefined | KeyResultRevised | CheckInRecorded | KeyResultScored | KeyResultMeasured;
 
 // ---- the whole catalogue -----------------------------------------------------------------------
 
@@ -206,10 +241,12 @@ export const SCHEMA_VERSION: { readonly [K in EventType]: number } = {
   ObjectiveAligned: 1,
   ObjectiveCommitted: 1,
   ObjectiveRetired: 1,
+  ObjectiveCarriedOver: 1,
   KeyResultDefined: 1,
   KeyResultRevised: 1,
   CheckInRecorded: 1,
   KeyResultScored: 1,
+  KeyResultMeasured: 1,
 };
 
 /** Every event type, in catalogue order: derived from SCHEMA_VERSION, so it cannot miss one. */

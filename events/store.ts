@@ -388,6 +388,26 @@ export class EventStore {
     throw new Error(`An append to ${request.streamId} was refused for no reason its statement reported.`);
   }
 
+  /**
+   * Share-locks streams a decision relied on, in the caller's transaction, and checks they are still at
+   * the versions it read (ConcurrencyError otherwise), before anything is claimed. A command that writes
+   * several streams takes these locks first: single-stream commands lock the stream they write before the
+   * streams above it they rely on (a key result, then its objective and quarter), and a command that relies
+   * on key results while writing their objective must lock in the same order, or the two wait on each other.
+   */
+  async lockStreams(sql: Sql, organisationId: string, streams: readonly { streamId: string; version: number }[]): Promise<void> {
+    if (streams.length === 0) return;
+    const rows = await sql.query<{ stream_id: string; version: number }>(
+      'SELECT stream_id, version FROM okr_streams WHERE organisation_id = ? AND stream_id = ANY(?::text[]) ORDER BY stream_id FOR SHARE',
+      [organisationId, textArray(streams.map((s) => s.streamId))],
+    );
+    const actual = new Map(rows.map((r) => [r.stream_id, r.version]));
+    for (const stream of streams) {
+      const version = actual.get(stream.streamId) ?? 0;
+      if (version !== stream.version) throw new ConcurrencyError(stream.streamId, stream.version, version);
+    }
+  }
+
   async streamVersion(sql: Sql, organisationId: string, streamId: string): Promise<number> {
     const rows = await sql.query<{ version: number }>(
       'SELECT version FROM okr_streams WHERE organisation_id = ? AND stream_id = ?',

@@ -18,5 +18,6 @@ export type { QuarterDoc } from './models/quarters';
 export type { ObjectiveDoc, ObjectiveLifecycle } from './models/objectives';
 export type { KeyResultDoc, KeyResultRevisionDoc } from './models/keyResults';
 export type { CheckInDoc } from './models/checkIns';
+export type { MeasurementDoc } from './models/measurements';
 export type { RetrospectiveDoc } from './models/retrospectives';
 export type { EffortDoc } from './models/effort';

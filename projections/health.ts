@@ -84,9 +84,11 @@ const outputKeyResults: Rule = ({ facts }) =>
 const noRealBaseline: Rule = ({ facts }) =>
   activeKeyResults(facts).flatMap((kr) => {
     if (kr.baseline !== 0) return [];
-    const first = facts.checkIns
-      .filter((c) => c.keyResultId === kr.id && c.value !== null)
-      .sort((a, b) => a.asOf.getTime() - b.asOf.getTime())[0];
+    // The first reading, a check-in's or a measurement's, by effective time.
+    const first = [
+      ...facts.checkIns.filter((c) => c.keyResultId === kr.id && c.value !== null).map((c) => ({ at: c.asOf, value: c.value })),
+      ...facts.measurements.filter((m) => m.keyResultId === kr.id).map((m) => ({ at: m.at, value: m.value as number | null })),
+    ].sort((a, b) => a.at.getTime() - b.at.getTime())[0];
     const contradicted = first !== undefined && first.value !== 0;
     return [
       {

@@ -2,6 +2,7 @@ import type {
   CheckInDoc,
   EffortDoc,
   KeyResultDoc,
+  MeasurementDoc,
   ObjectiveDoc,
   QuarterDoc,
   RetrospectiveDoc,
@@ -18,6 +19,7 @@ export interface QuarterFacts {
   objectives: ObjectiveDoc[];
   keyResults: KeyResultDoc[];
   checkIns: CheckInDoc[];
+  measurements: MeasurementDoc[];
   efforts: EffortDoc[];
   retrospectives: RetrospectiveDoc[];
 }
@@ -25,15 +27,16 @@ export interface QuarterFacts {
 export async function loadQuarterFacts(read: ReadModel, quarterId: string, now: Date): Promise<QuarterFacts | null> {
   const quarter = await read.quarter(quarterId);
   if (quarter === null) return null;
-  const [units, objectives, keyResults, checkIns, efforts, retrospectives] = await Promise.all([
+  const [units, objectives, keyResults, checkIns, measurements, efforts, retrospectives] = await Promise.all([
     read.units(),
     read.objectives({ quarterId }),
     read.keyResults({ quarterId }),
     read.checkIns({ quarterId }),
+    read.measurements({ quarterId }),
     read.efforts({ quarterId }),
     read.retrospectives({ quarterId }),
   ]);
-  return { quarter, now, units, objectives, keyResults, checkIns, efforts, retrospectives };
+  return { quarter, now, units, objectives, keyResults, checkIns, measurements, efforts, retrospectives };
 }
 
 /** The unit and all units below it. */

@@ -1,6 +1,6 @@
-import type { CheckInDoc, Doc, EffortDoc, KeyResultDoc, ObjectiveDoc, QuarterDoc, RetrospectiveDoc, UnitDoc } from './docs';
+import type { CheckInDoc, Doc, EffortDoc, KeyResultDoc, MeasurementDoc, ObjectiveDoc, QuarterDoc, RetrospectiveDoc, UnitDoc } from './docs';
 import type { ReadModelDeclaration } from './model';
-import { checkIns, effort, keyResults, objectives, quarters, retrospectives, units } from './models';
+import { checkIns, effort, keyResults, measurements, objectives, quarters, retrospectives, units } from './models';
 import { unitQuarterKey } from './models/retrospectives';
 
 /**
@@ -23,12 +23,16 @@ export interface ReadModel {
   keyResultsOf(objectiveId: string): Promise<KeyResultDoc[]>;
   keyResult(id: string): Promise<KeyResultDoc | null>;
   checkInsOf(keyResultId: string): Promise<CheckInDoc[]>;
+  /** A key result's measurements, oldest first by effective time. */
+  measurementsOf(keyResultId: string): Promise<MeasurementDoc[]>;
   retrospectives(filter: { quarterId: string; unitId?: string | null }): Promise<RetrospectiveDoc[]>;
   effort(unitId: string, quarterId: string): Promise<EffortDoc | null>;
   /** Every key result of the quarter (of one unit when given). */
   keyResults(filter: { quarterId: string; unitId?: string | null }): Promise<KeyResultDoc[]>;
   /** Every check-in on the quarter's key results. */
   checkIns(filter: { quarterId: string }): Promise<CheckInDoc[]>;
+  /** Every measurement of the quarter's key results. */
+  measurements(filter: { quarterId: string }): Promise<MeasurementDoc[]>;
   /** Every unit's logged effort for the quarter. */
   efforts(filter: { quarterId: string }): Promise<EffortDoc[]>;
 }
@@ -125,6 +129,9 @@ export class DocumentReadModel implements ReadModel {
   checkInsOf(keyResultId: string): Promise<CheckInDoc[]> {
     return this.list(checkIns, { keyResultId });
   }
+  measurementsOf(keyResultId: string): Promise<MeasurementDoc[]> {
+    return this.list(measurements, { keyResultId });
+  }
   retrospectives(filter: { quarterId: string; unitId?: string | null }): Promise<RetrospectiveDoc[]> {
     return this.list(retrospectives, scope(filter));
   }
@@ -136,6 +143,9 @@ export class DocumentReadModel implements ReadModel {
   }
   checkIns(filter: { quarterId: string }): Promise<CheckInDoc[]> {
     return this.list(checkIns, { quarterId: filter.quarterId });
+  }
+  measurements(filter: { quarterId: string }): Promise<MeasurementDoc[]> {
+    return this.list(measurements, { quarterId: filter.quarterId });
   }
   efforts(filter: { quarterId: string }): Promise<EffortDoc[]> {
     return this.list(effort, { quarterId: filter.quarterId });

@@ -1,5 +1,5 @@
 import { startOfUtcWeek } from '../domain/calendar';
-import type { CheckInDoc, KeyResultDoc } from './docs';
+import type { CheckInDoc, KeyResultDoc, MeasurementDoc } from './docs';
 import { groupBy, mean, round } from './quarterFacts';
 
 /** A reading more than this much older than its recording counts as back-dated. */
@@ -38,6 +38,59 @@ export function confidenceSeries(checkIns: readonly CheckInDoc[]): ConfidencePoi
         backdated: c.recordedAt.getTime() - c.asOf.getTime() > BACKDATED_AFTER_MS,
         correction: same.some((o) => o.version < c.version),
         superseded: same.some((o) => o.version > c.version),
+      };
+    });
+}
+
+export type ReadingKind = 'CHECK_IN' | 'MEASUREMENT';
+
+export interface ReadingPointDoc {
+  /** The moment the reading describes (effective time). */
+  at: Date;
+  recordedAt: Date;
+  value: number | null;
+  /** A check-in's confidence; null for a measurement, which judges nothing. */
+  confidence: number | null;
+  kind: ReadingKind;
+  /** The system a measurement came from; null for a check-in. */
+  source: string | null;
+  /** Who recorded it. */
+  author: string | null;
+  backdated: boolean;
+  /** Replaces an earlier-recorded reading for the same moment from the same origin (check-ins, or one system). */
+  correction: boolean;
+  superseded: boolean;
+}
+
+/**
+ * A key result's readings as one series by effective time: its check-ins and the measurements systems
+ * posted. Two readings for the same moment from the same origin (two check-ins, or two measurements of
+ * one system): the later recorded is a correction, the earlier superseded; both stay visible.
+ */
+export function readingSeries(checkIns: readonly CheckInDoc[], measurements: readonly MeasurementDoc[]): ReadingPointDoc[] {
+  type Reading = Pick<ReadingPointDoc, 'at' | 'recordedAt' | 'value' | 'confidence' | 'kind' | 'source' | 'author'> & { version: number };
+  const readings: Reading[] = [
+    ...checkIns.map((c): Reading => ({ at: c.asOf, recordedAt: c.recordedAt, value: c.value, confidence: c.confidence, kind: 'CHECK_IN', source: null, author: c.author, version: c.version })),
+    ...measurements.map((m): Reading => ({ at: m.at, recordedAt: m.recordedAt, value: m.value, confidence: null, kind: 'MEASUREMENT', source: m.source, author: m.author, version: m.version })),
+  ];
+  // Both are versions of the key result's stream, so they order its readings as they were recorded.
+  const origin = (r: Reading) => `${r.at.getTime()}/${r.kind}/${r.source ?? ''}`;
+  const byOrigin = groupBy(readings, origin);
+  return readings
+    .sort((a, b) => a.at.getTime() - b.at.getTime() || a.version - b.version)
+    .map((r) => {
+      const same = byOrigin.get(origin(r)) ?? [];
+      return {
+        at: r.at,
+        recordedAt: r.recordedAt,
+        value: r.value,
+        confidence: r.confidence,
+        kind: r.kind,
+        source: r.source,
+        author: r.author,
+        backdated: r.recordedAt.getTime() - r.at.getTime() > BACKDATED_AFTER_MS,
+        correction: same.some((o) => o.version < r.version),
+        superseded: same.some((o) => o.version > r.version),
       };
     });
 }

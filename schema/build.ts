@@ -3,6 +3,7 @@ import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { NotImplementedError } from './errors';
 import { mutationsRefuseVersionedIds } from './ids';
+import { servicesMeasureOnly } from './serviceScope';
 import { AuditResolver } from './resolvers/audit';
 import { EffortResolver } from './resolvers/effort';
 import { HistoryResolver, UnitCalibrationResolver } from './resolvers/history';
@@ -50,6 +51,9 @@ export function okrSchema(): Promise<GraphQLSchema> {
         throw new NotImplementedError('topic-based subscriptions');
       },
     },
-  }).then(mutationsRefuseVersionedIds);
+  })
+    .then(mutationsRefuseVersionedIds)
+    // Last, so that a service's refusal comes before anything else a field would check or do.
+    .then(servicesMeasureOnly);
   return cached;
 }

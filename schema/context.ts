@@ -11,7 +11,9 @@ import type { WebhookAccess } from './webhookAccess';
 export interface Context {
   organisationId: string;
   actor: string;
-  role: 'admin' | 'member' | 'analyst' | 'auditor';
+  role: 'admin' | 'member' | 'analyst' | 'auditor' | 'service';
+  /** For a service: the key results its token names, the only ones it may measure and read. */
+  keyResults: readonly string[];
   requestId: string;
   /** The instant the request is answered at (phases are derived from it). */
   now: Date;

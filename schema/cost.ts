@@ -46,6 +46,10 @@ export const BOUNDS = {
   keyResultsPerObjective: 5,
   /** Weekly check-ins over a 13-week quarter (the default cadence is every two weeks). */
   checkInsPerKeyResult: 13,
+  /** A system measuring daily through a 13-week quarter (recordMeasurement). */
+  measurementsPerKeyResult: 92,
+  /** The later quarters one objective is carried over into: once, now and then twice. */
+  carriedToPerObjective: 4,
   /** A target moved after the quarter started is a health finding: revisions are few. */
   revisionsPerKeyResult: 3,
   /** Real: title, metric, unit, baseline, target and kind are all a revision can change. */
@@ -75,6 +79,8 @@ export const QUARTER_FACTS_COST = 500;
 export const HEALTH_QUARTERS = 5;
 /** Each mutation field is a command: a transaction that appends to the log and updates the read models. */
 export const COMMAND_COST = 10;
+/** carryOverObjective appends to a stream per key result besides the two objectives', in one transaction. */
+export const CARRY_OVER_COST = COMMAND_COST * (2 + BOUNDS.keyResultsPerObjective);
 /**
  * One event of an `events` page, on top of its selection: the row is read whole, its `data` included (up
  * to ~200 KB for a retrospective with its calibration notes), whatever the query selects, and a page is
@@ -126,7 +132,8 @@ export const FIELD_COSTS: Readonly<Record<string, FieldCost>> = {
   'Query.retrospectives': { items: unitScoped(1, BOUNDS.units) },
   // With unitId these take the unit and every unit below it: any part of the organisation.
   'Query.effortAudit': { base: QUARTER_FACTS_COST, items: BOUNDS.units },
-  'Query.confidenceTrends': { base: QUARTER_FACTS_COST, items: keyResultsPerQuarter },
+  // With keyResultId, one key result's trend.
+  'Query.confidenceTrends': { base: QUARTER_FACTS_COST, items: (args) => (args.keyResultId ? 1 : keyResultsPerQuarter) },
   'Query.teamConfidence': { base: QUARTER_FACTS_COST, items: BOUNDS.weeksPerQuarter },
   'Query.confidenceCalibration': { base: QUARTER_FACTS_COST, items: BOUNDS.units },
   'Query.health': {
@@ -161,6 +168,8 @@ export const FIELD_COSTS: Readonly<Record<string, FieldCost>> = {
   'Mutation.recordCheckIn': command,
   'Mutation.scoreKeyResult': command,
   'Mutation.recordRetrospective': command,
+  'Mutation.recordMeasurement': command,
+  'Mutation.carryOverObjective': { base: CARRY_OVER_COST },
   // Answers the unit's effort audit, computed from the quarter's facts.
   'Mutation.logProcessEffort': { base: COMMAND_COST + QUARTER_FACTS_COST },
 
@@ -182,6 +191,8 @@ export const FIELD_COSTS: Readonly<Record<string, FieldCost>> = {
   'KeyResult.revisions': { items: BOUNDS.revisionsPerKeyResult },
   'KeyResultRevision.changes': { items: BOUNDS.changesPerRevision },
   'ConfidenceSeries.points': { items: BOUNDS.checkInsPerKeyResult },
+  'ConfidenceSeries.readings': { items: BOUNDS.checkInsPerKeyResult + BOUNDS.measurementsPerKeyResult },
+  'Objective.carriedTo': { items: BOUNDS.carriedToPerObjective },
   'UnitCalibration.keyResults': { items: keyResultsPerUnit },
   'EffortAudit.byActivity': { items: BOUNDS.activities },
   'Retrospective.calibrations': { items: BOUNDS.calibrationsPerRetrospective },

@@ -12,6 +12,7 @@ export enum Severity { INFO = 'INFO', WARNING = 'WARNING', PROBLEM = 'PROBLEM' }
 export enum Calibration { TOO_EASY = 'TOO_EASY', RIGHT = 'RIGHT', TOO_HARD = 'TOO_HARD' }
 
 export enum CheckInCadence { BIWEEKLY = 'BIWEEKLY', MONTHLY = 'MONTHLY' }
+export enum ReadingKind { CHECK_IN = 'CHECK_IN', MEASUREMENT = 'MEASUREMENT' }
 
 registerEnumType(UnitLevel, { name: 'UnitLevel' });
 registerEnumType(CheckInCadence, {
@@ -34,4 +35,8 @@ registerEnumType(Direction, {
 });
 registerEnumType(ProcessActivity, { name: 'ProcessActivity', description: 'The four parts of the quarterly cycle whose effort is audited.' });
 registerEnumType(Severity, { name: 'Severity' });
+registerEnumType(ReadingKind, {
+  name: 'ReadingKind',
+  description: 'CHECK_IN: a person\'s check-in, with a confidence. MEASUREMENT: a system\'s reading of the metric (recordMeasurement), without one.',
+});
 registerEnumType(Calibration, { name: 'Calibration', description: 'How a key result\'s ambition turned out, judged in the retrospective.' });

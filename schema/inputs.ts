@@ -159,3 +159,26 @@ export class LogProcessEffortInput {
   @Field(() => DateTime, { nullable: true }) occurredOn?: Date | null;
   @Field(() => String, { nullable: true }) @IsOptional() @Length(1, IDEMPOTENCY_KEY_MAX) idempotencyKey?: string | null;
 }
+
+@InputType({ description: 'A reading of a key result\'s metric taken by a system (a CI job, a monitoring query).' })
+export class RecordMeasurementInput {
+  @Field(() => ID) @Length(1, ID_MAX) keyResultId!: string;
+  @Field(() => Float) value!: number;
+  @Field(() => DateTime, { nullable: true, description: 'The moment the reading describes. Defaults to now.' }) at?: Date | null;
+  @Field(() => String, { description: `The system that measured, e.g. "github-actions/ci.yml" (at most ${LIMITS.source} characters).` })
+  source!: string;
+  @Field(() => String, { nullable: true }) @IsOptional() @Length(1, IDEMPOTENCY_KEY_MAX) idempotencyKey?: string | null;
+}
+
+@InputType()
+export class CarryOverObjectiveInput {
+  @Field(() => ID, { description: 'The objective to carry over.' }) @Length(1, ID_MAX) objectiveId!: string;
+  @Field(() => ID, { description: 'The later quarter to draft it in; its setting window must be open.' }) @Length(1, ID_MAX) toQuarterId!: string;
+  @Field(() => [ID], { nullable: true, description: 'Which of its key results to carry; every one that has not reached its target when omitted.' })
+  @IsOptional()
+  @ArrayMaxSize(100)
+  @Length(1, ID_MAX, { each: true })
+  keyResultIds?: string[] | null;
+  @Field(() => Int, { nullable: true, description: 'The objective\'s version, as expectedVersion elsewhere.' }) @IsOptional() @Min(0) expectedVersion?: number | null;
+  @Field(() => String, { nullable: true }) @IsOptional() @Length(1, IDEMPOTENCY_KEY_MAX) idempotencyKey?: string | null;
+}

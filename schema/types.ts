@@ -2,7 +2,7 @@ import { GraphQLScalarType, type ValueNode } from 'graphql';
 import { Field, Float, ID, Int, InterfaceType, ObjectType } from 'type-graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { EARLIEST_INSTANT, LATEST_INSTANT, isAcceptedTime } from '../domain/calendar';
-import { Calibration, CheckInCadence, Direction, KeyResultKind, ProcessActivity, Severity, UnitLevel } from './enums';
+import { Calibration, CheckInCadence, Direction, KeyResultKind, ProcessActivity, ReadingKind, Severity, UnitLevel } from './enums';
 
 /*
  * Output types of the API contract, contract/okr.graphql. Relations (unit, parent, keyResults, ...) are
@@ -99,9 +99,24 @@ export class KeyResult implements Node {
   @Field(() => Float) target!: number;
   @Field(() => Direction) direction!: Direction;
   @Field(() => KeyResultKind) kind!: KeyResultKind;
-  @Field(() => Float, { nullable: true, description: 'The value of the latest check-in by effective date, if any.' })
+  @Field(() => Float, {
+    nullable: true,
+    description:
+      'The value of the latest reading by effective date, if any: a check-in that gave a value, or a measurement (recordMeasurement). ' +
+      'A check-in without a value leaves it as it was.',
+  })
   current!: number | null;
-  @Field(() => Int, { nullable: true, description: 'The confidence (0-100) of the latest check-in by effective date, if any.' })
+  @Field(() => DateTime, { nullable: true, description: 'The moment the reading `current` comes from describes.' })
+  currentAt!: Date | null;
+  @Field(() => String, {
+    nullable: true,
+    description: 'The system whose measurement `current` is (its source); null when it came from a check-in, or there is no reading yet.',
+  })
+  currentSource!: string | null;
+  @Field(() => Int, {
+    nullable: true,
+    description: 'The confidence (0-100) of the latest check-in by effective date, if any. Measurements never change it: confidence is a person\'s judgement.',
+  })
   confidence!: number | null;
   @Field(() => Float, { nullable: true, description: '0-1, given at the end of the quarter.' }) score!: number | null;
   @Field(() => Float, { nullable: true, description: 'The target in force when the latest score was given.' })
@@ -175,6 +190,24 @@ export class ConfidencePoint {
   @Field(() => Boolean, { description: 'Replaced by a later-recorded reading for the same moment.' }) superseded!: boolean;
 }
 
+@ObjectType({
+  description:
+    'A reading of a key result\'s metric in its trend: a person\'s check-in (with a confidence) or a system\'s measurement (with its source, and no confidence).',
+})
+export class ReadingPoint {
+  @Field(() => DateTime, { description: 'The moment the reading describes (its effective time).' }) at!: Date;
+  @Field(() => DateTime, { description: 'When the reading was recorded.' }) recordedAt!: Date;
+  @Field(() => Float, { nullable: true, description: 'The metric\'s value; a check-in may give none.' }) value!: number | null;
+  @Field(() => Int, { nullable: true, description: 'A check-in\'s confidence (0-100); null for a measurement.' }) confidence!: number | null;
+  @Field(() => ReadingKind) kind!: ReadingKind;
+  @Field(() => String, { nullable: true, description: 'The system a measurement came from; null for a check-in.' }) source!: string | null;
+  @Field(() => String, { nullable: true, description: 'Who recorded it: a person, or the subject of a service token.' }) author!: string | null;
+  @Field(() => Boolean, { description: 'Recorded noticeably later than the moment it describes.' }) backdated!: boolean;
+  @Field(() => Boolean, { description: 'Replaces an earlier-recorded reading for the same moment from the same origin (check-ins, or one system).' })
+  correction!: boolean;
+  @Field(() => Boolean, { description: 'Replaced by a later-recorded reading for the same moment from the same origin.' }) superseded!: boolean;
+}
+
 @ObjectType({ description: 'How well the last confidence before scoring predicted the score.' })
 export class CalibrationGap {
   keyResultId!: string;
@@ -197,7 +230,9 @@ export class UnitCalibration {
 @ObjectType()
 export class ConfidenceSeries {
   @Field(() => KeyResult) keyResult!: KeyResult;
-  @Field(() => [ConfidencePoint]) points!: ConfidencePoint[];
+  @Field(() => [ConfidencePoint], { description: 'Its check-ins (measurements have no confidence: see readings).' }) points!: ConfidencePoint[];
+  @Field(() => [ReadingPoint], { description: 'Every reading by effective time: its check-ins and the measurements systems posted.' })
+  readings!: ReadingPoint[];
   @Field(() => CalibrationGap, { nullable: true, description: 'Once scored: the last confidence before scoring against the score.' })
   calibration!: CalibrationGap | null;
 }

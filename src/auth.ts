@@ -2,16 +2,21 @@ import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } 
 import { isWellFormedText } from '../domain/validate';
 import { DEFAULT_JWT_MAX_LIFETIME_SECONDS } from './config';
 
-export const ROLES = ['admin', 'member', 'analyst', 'auditor'] as const;
+export const ROLES = ['admin', 'member', 'analyst', 'auditor', 'service'] as const;
 export type Role = (typeof ROLES)[number];
 
-/** Who is asking: the person, their organisation, their role and (for members) the units they may change. */
+/**
+ * Who is asking: the person (or, for a service, the system), their organisation, their role, and what a
+ * member may change (units) or a service may measure (keyResults).
+ */
 export interface Principal {
   subject: string;
   organisationId: string;
   role: Role;
   /** Units a member may change; ignored for other roles. */
   units: readonly string[];
+  /** Key results a service may record measurements of (and read); empty for other roles. */
+  keyResults?: readonly string[];
   /** When the token expires (its `exp`); a WebSocket connection is closed then. None in local development mode. */
   expiresAt?: Date;
 }
@@ -80,8 +85,11 @@ export const isPrintableId = (text: unknown): text is string =>
 /** An organisation claim as this server accepts it. */
 export const isOrganisationId = (text: unknown): text is string => typeof text === 'string' && ORGANISATION_ID.test(text);
 
+/** The most ids a units or keyResults claim may list. */
+const MAX_CLAIM_IDS = 1000;
+
 function principalOf(payload: JWTPayload): Principal {
-  const { sub, org, role, units } = payload as JWTPayload & { org?: unknown; role?: unknown; units?: unknown };
+  const { sub, org, role, units, keyResults } = payload as JWTPayload & { org?: unknown; role?: unknown; units?: unknown; keyResults?: unknown };
   if (!isPrintableId(sub)) {
     throw new AuthenticationError(
       'The token has no usable subject (sub): it must be 1-200 characters of printable text, without control or bidirectional formatting characters.',
@@ -92,13 +100,20 @@ function principalOf(payload: JWTPayload): Principal {
     throw new AuthenticationError(`The token's role must be one of ${ROLES.join(', ')}.`);
   }
   const list = units === undefined ? [] : units;
-  if (!Array.isArray(list) || list.length > 1000 || !list.every(isPrintableId)) {
+  if (!Array.isArray(list) || list.length > MAX_CLAIM_IDS || !list.every(isPrintableId)) {
     throw new AuthenticationError(
       'The token\'s units claim must be a list of unit ids (printable text, without control or bidirectional formatting characters).',
     );
   }
   const expiresAt = typeof payload.exp === 'number' ? new Date(payload.exp * 1000) : undefined;
-  return { subject: sub, organisationId: org, role: role as Role, units: list as string[], expiresAt };
+  if (role !== 'service') return { subject: sub, organisationId: org, role: role as Role, units: list as string[], expiresAt };
+  // A service is only ever as wide as the key results it names: without any, it could do nothing.
+  if (!Array.isArray(keyResults) || keyResults.length === 0 || keyResults.length > MAX_CLAIM_IDS || !keyResults.every(isPrintableId)) {
+    throw new AuthenticationError(
+      `A service token must name the key results it measures: a keyResults claim listing 1-${MAX_CLAIM_IDS} key result ids (printable text).`,
+    );
+  }
+  return { subject: sub, organisationId: org, role: 'service', units: [], keyResults: keyResults as string[], expiresAt };
 }
 
 /** Refuses tokens that never expire, live longer than allowed, or claim to be issued in the future. */

@@ -98,6 +98,7 @@ function describeSeed(s: SeedSummary, config: Config, organisationId: string): s
 export const SEED_PLACEHOLDERS = [
   '<current quarter>', '<previous quarter>', '<next quarter>', '<next quarter starts>', '<next quarter ends>', '<earlier instant>',
   '<company id>', '<function id>', '<team id>', '<function objective id>', '<objective id>', '<key result id>',
+  '<previous objective id>', '<ci key result id>',
 ] as const;
 
 /** Their values for this demo, each with a note. */
@@ -118,6 +119,8 @@ function examplePlaceholders(s: SeedSummary): string[] {
     '<function objective id>': [e.functionObjective.id, `${e.function.name}: ${e.functionObjective.title}`],
     '<objective id>': [e.objective.id, `${e.team.name}: ${e.objective.title}`],
     '<key result id>': [e.keyResult.id, e.keyResult.title],
+    '<previous objective id>': [e.previousObjective.id, `${e.team.name}, ${s.previousQuarter.id}: ${e.previousObjective.title}`],
+    '<ci key result id>': [e.ciKeyResult.id, e.ciKeyResult.title],
   };
   const rows = SEED_PLACEHOLDERS.map((name) => [name, ...values[name]] as const);
   const width = Math.max(...rows.map(([name]) => name.length));
@@ -221,14 +224,16 @@ export const tokenCommand: CliCommand = {
   words: ['token'],
   summary: 'Mint a signed token (HS256 with OKR_JWT_SECRET) for local use: Authorization: Bearer <token>.',
   details: [
-    'Prints the token only. Members need --units: the unit ids whose OKRs they may change.',
+    'Prints the token only. Members need --units: the unit ids whose OKRs they may change. Services need --key-results: the',
+    'key result ids they may record measurements of (and read); a service token does nothing else.',
     'The token carries iat and exp; its lifetime may not exceed OKR_JWT_MAX_LIFETIME (default 24h), which the server enforces too.',
   ],
   flags: [
     { name: 'sub', kind: 'string', placeholder: 'person', description: 'Who the token is for (required).', required: true },
-    { name: 'role', kind: 'string', placeholder: 'admin|member|analyst|auditor', description: 'The role (required).', required: true },
+    { name: 'role', kind: 'string', placeholder: 'admin|member|analyst|auditor|service', description: 'The role (required).', required: true },
     { name: 'org', kind: 'string', placeholder: 'id', description: 'Organisation (default: OKR_ORGANISATION, else "default").' },
     { name: 'units', kind: 'string', placeholder: 'id,id', description: 'For members: comma-separated unit ids they may change.' },
+    { name: 'key-results', kind: 'string', placeholder: 'id,id', description: 'For services: comma-separated key result ids they may measure.' },
     { name: 'ttl', kind: 'string', placeholder: '8h', description: 'Lifetime: a number and s, m, h or d (default 8h, at most OKR_JWT_MAX_LIFETIME).' },
   ],
   async run(invocation) {
@@ -245,6 +250,10 @@ export const tokenCommand: CliCommand = {
     const units = (stringFlag(invocation, 'units') ?? '').split(',').map((u) => u.trim()).filter(Boolean);
     if (role === 'member' && units.length === 0) throw new UsageError('A member needs --units (the units they may change).', tokenCommand);
     if (!units.every(isPrintableId)) throw new UsageError('--units must be unit ids: printable text, without control or bidirectional formatting characters.', tokenCommand);
+    const keyResults = (stringFlag(invocation, 'key-results') ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+    if (role === 'service' && keyResults.length === 0) throw new UsageError('A service needs --key-results (the key results it measures).', tokenCommand);
+    if (role !== 'service' && keyResults.length > 0) throw new UsageError('--key-results is for services (--role service) only.', tokenCommand);
+    if (!keyResults.every(isPrintableId)) throw new UsageError('--key-results must be key result ids: printable text, without control or bidirectional formatting characters.', tokenCommand);
     const maxLifetime = config.jwtMaxLifetimeSeconds;
     const rawTtl = stringFlag(invocation, 'ttl');
     const ttl = rawTtl === null ? Math.min(DEFAULT_TTL_SECONDS, maxLifetime) : ttlSeconds(rawTtl);
@@ -254,7 +263,7 @@ export const tokenCommand: CliCommand = {
     }
     // exp is counted from the same clock as iat, so the token's lifetime is exactly --ttl.
     const issuedAt = Math.floor(invocation.now().getTime() / 1000);
-    let jwt = new SignJWT({ org, role, units })
+    let jwt = new SignJWT(role === 'service' ? { org, role, keyResults } : { org, role, units })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(sub)
       .setIssuedAt(issuedAt)

@@ -2,15 +2,17 @@ import { randomUUID } from 'node:crypto';
 import * as domain from '../domain';
 import type {
   DomainEvent,
+  EventType,
   KeyResultEvent,
   ObjectiveEvent,
   QuarterEvent,
   RecordedEvent,
+  StreamType,
   UnitEvent,
 } from '../events/catalogue';
 import { streamId } from '../events/catalogue';
 import type { StreamRef } from '../events/store';
-import type { Actor, Ledger, StreamReader } from './ledger';
+import type { Actor, Ledger, LogReader, StreamReader, TargetStream } from './ledger';
 
 /*
  * One function per command: it names the target stream, loads the states the decision needs, and
@@ -56,6 +58,16 @@ async function loadKeyResultContext(read: StreamReader, keyResultId: string) {
   return { keyResult, objective, quarter };
 }
 
+/**
+ * The key results defined under an objective, found in the log (its quarter and unit's definitions).
+ * The list is not guarded: a key result defined under the objective at the very moment of a decision
+ * that reads it is not among them.
+ */
+async function keyResultIdsOf(log: LogReader, objective: { id: string; unitId: string; quarterId: string }): Promise<string[]> {
+  const defined = await log({ quarterId: objective.quarterId, unitId: objective.unitId, types: ['KeyResultDefined'], limit: 10_000 });
+  return defined.filter((e) => (e.data as { objectiveId?: string }).objectiveId === objective.id).map((e) => (e.data as { keyResultId: string }).keyResultId);
+}
+
 async function loadObjectiveContext(read: StreamReader, objectiveId: string) {
   const objective = await loadObjective(read, objectiveId);
   if (objective.status === 'none') throw domain.notFound('objective', objectiveId);
@@ -72,10 +84,44 @@ const via = (stream: string, field: 'objectiveId' | 'quarterId', kind: 'objectiv
 });
 type Decided = Promise<DomainEvent[]>;
 
-/** What the actor may change: admins manage everything, members their units' OKRs, the rest nothing. */
+/** The kind of stream each event type belongs to; its id is the event's own id of that kind. */
+const STREAM_OF: { readonly [K in EventType]: StreamType } = {
+  UnitRegistered: 'unit',
+  RetrospectiveRecorded: 'unit',
+  ProcessEffortLogged: 'unit',
+  CheckInCadenceSet: 'unit',
+  QuarterPlanned: 'quarter',
+  QuarterClosed: 'quarter',
+  ObjectiveDrafted: 'objective',
+  ObjectiveRefined: 'objective',
+  ObjectiveAligned: 'objective',
+  ObjectiveCommitted: 'objective',
+  ObjectiveRetired: 'objective',
+  ObjectiveCarriedOver: 'objective',
+  KeyResultDefined: 'keyResult',
+  KeyResultRevised: 'keyResult',
+  CheckInRecorded: 'keyResult',
+  KeyResultScored: 'keyResult',
+  KeyResultMeasured: 'keyResult',
+};
+const ID_FIELD = { unit: 'unitId', quarter: 'quarterId', objective: 'objectiveId', keyResult: 'keyResultId' } as const;
+
+/** The stream an event belongs to: the aggregate its data names (a key result's events, its key result). */
+export function ownStream(event: DomainEvent): TargetStream {
+  const streamType = STREAM_OF[event.type];
+  const id = (event.data as unknown as Record<string, string>)[ID_FIELD[streamType]] ?? '';
+  return { streamId: streamId[streamType](id), streamType };
+}
+
+/**
+ * What the actor may change: admins manage everything, members their units' OKRs, services record
+ * measurements of the key results their token names, the rest nothing.
+ */
 export interface Access {
-  role: 'admin' | 'member' | 'analyst' | 'auditor';
+  role: 'admin' | 'member' | 'analyst' | 'auditor' | 'service';
   units: readonly string[];
+  /** The key results a service may measure. */
+  keyResults?: readonly string[];
 }
 
 export const ADMIN_ACCESS: Access = { role: 'admin', units: [] };
@@ -97,25 +143,46 @@ export class Commands implements domain.OkrCommands {
     input: unknown,
     target: { streamId: string; streamType: 'unit' | 'quarter' | 'objective' | 'keyResult' },
     result: R,
-    decide: (read: StreamReader, at: string) => Decided,
+    decide: (read: StreamReader, at: string, log: LogReader) => Decided,
     options: Options = {},
     prefetch: readonly StreamRef[] = [],
+    streamOf?: (event: DomainEvent) => TargetStream,
   ): Promise<domain.CommandOutcome<R>> {
     const { role } = this.access;
     if (role === 'analyst' || role === 'auditor') {
       return Promise.reject(domain.forbidden('READ_ONLY_ROLE', `An ${role} reads the organisation's OKRs but changes nothing.`));
     }
+    if (role === 'service' && name !== 'recordMeasurement') {
+      return Promise.reject(
+        domain.forbidden('SERVICE_MEASURES_ONLY', 'A service token records measurements of the key results it names (recordMeasurement) and changes nothing else.'),
+      );
+    }
     if (ADMIN_COMMANDS.has(name) && role !== 'admin') {
       return Promise.reject(domain.forbidden('ADMIN_ONLY', 'Only an admin manages units and quarters.'));
     }
-    return this.ledger.execute(this.actor, { name, input, target, result, decide, prefetch }, options);
+    return this.ledger.execute(this.actor, { name, input, target, result, decide, prefetch, ...(streamOf ? { streamOf } : {}) }, options);
   }
 
-  /** Members change only the OKRs of the units their token names. */
-  private mayChange(unitId: string): void {
+  /** Members change only the OKRs of the units their token names; services measure only the key results theirs names. */
+  private mayChange(unitId: string, keyResultId?: string): void {
     if (this.access.role === 'admin') return;
     if (this.access.role === 'member' && this.access.units.includes(unitId)) return;
+    if (this.access.role === 'service') {
+      if (keyResultId !== undefined && this.measures(keyResultId)) return;
+      throw this.notYourKeyResult(keyResultId ?? '');
+    }
     throw domain.forbidden('NOT_YOUR_UNIT', `You may change the OKRs of your own units only, and unit ${unitId} is not one of them.`);
+  }
+
+  private measures(keyResultId: string): boolean {
+    return this.access.role === 'service' && (this.access.keyResults ?? []).includes(keyResultId);
+  }
+
+  private notYourKeyResult(keyResultId: string): domain.DomainError {
+    return domain.forbidden(
+      'NOT_YOUR_KEY_RESULT',
+      `This service token may measure only the key results it names (its keyResults claim), and ${keyResultId} is not one of them.`,
+    );
   }
 
   registerUnit(input: Omit<domain.RegisterUnit, 'unitId'>, options?: Options) {
@@ -227,6 +294,36 @@ export class Commands implements domain.OkrCommands {
       domain.scoreKeyResult({ ...input, at }, c.keyResult, c.objective, c.quarter));
   }
 
+  recordMeasurement(input: Omit<domain.RecordMeasurement, 'now'>, options?: Options) {
+    // A service learns nothing about key results its token does not name, not even whether they exist.
+    if (this.access.role === 'service' && !this.measures(input.keyResultId)) return Promise.reject(this.notYourKeyResult(input.keyResultId));
+    return this.keyResultCommand('recordMeasurement', input, options, (c, now) =>
+      domain.recordMeasurement({ ...input, now }, c.keyResult, c.objective, c.quarter));
+  }
+
+  /**
+   * Drafts the objective in a later quarter with its unfinished key results, in one transaction over the
+   * old objective's stream (the link), the new objective's and one per key result carried.
+   */
+  carryOverObjective(input: Omit<domain.CarryOverObjective, 'newObjectiveId' | 'now'>, options?: Options) {
+    const { objectiveId, toQuarterId } = input;
+    const newObjectiveId = this.newId();
+    return this.run('carryOverObjective', input, { streamId: streamId.objective(objectiveId), streamType: 'objective' }, { objectiveId: newObjectiveId },
+      async (read, now, log) => {
+        const { objective, quarter: from } = await loadObjectiveContext(read, objectiveId);
+        this.mayChange(objective.unitId);
+        const to = await loadQuarter(read, toQuarterId);
+        const keyResults = [];
+        for (const id of await keyResultIdsOf(log, objective)) {
+          // Whole, check-ins and measurements included: the latest reading is the new baseline.
+          const events = (await read(streamId.keyResult(id))) as unknown as KeyResultEvent[];
+          const state = events.reduce(domain.evolveKeyResult, domain.initialKeyResultState);
+          keyResults.push({ state, lastValue: domain.lastReading(events)?.value ?? null, newKeyResultId: this.newId() });
+        }
+        return domain.carryOverObjective({ ...input, newObjectiveId, now }, objective, from, to, keyResults);
+      }, options, [via(streamId.objective(objectiveId), 'quarterId', 'quarter'), { streamId: streamId.quarter(toQuarterId) }], ownStream);
+  }
+
   private keyResultCommand(
     name: string,
     input: { keyResultId: string },
@@ -237,7 +334,7 @@ export class Commands implements domain.OkrCommands {
     return this.run(name, input, { streamId: streamId.keyResult(keyResultId), streamType: 'keyResult' }, { keyResultId },
       async (read, at) => {
         const context = await loadKeyResultContext(read, keyResultId);
-        this.mayChange(context.keyResult.unitId);
+        this.mayChange(context.keyResult.unitId, keyResultId);
         return decide(context, at);
       }, options, [
         { streamId: streamId.keyResult(keyResultId), skipTypes: domain.KEY_RESULT_STATE_IGNORES },

@@ -5,7 +5,7 @@ import { DomainError, rejected } from '../domain/errors';
 import type { DomainEvent, Instant, RecordedEvent, StreamType } from '../events/catalogue';
 import { ConcurrencyError, IdempotencyRace } from '../events/errors';
 import { recordCheckpoint, type CheckpointSigning } from '../events/checkpoints';
-import { EventStore, type AppendFold, type StreamRef, type StreamsRead } from '../events/store';
+import { EventStore, type AppendFold, type LogFilter, type StreamRef, type StreamsRead } from '../events/store';
 import { ALL_READ_MODELS } from '../projections/models';
 import { documentsTouched, evolveDocuments, loadQuery, loadedDocuments, writeCtes } from '../projections/persist';
 import { connectionsOf } from './clientSql';
@@ -25,20 +25,38 @@ export interface Actor {
  */
 export type StreamReader = (streamId: string, skipTypes?: readonly string[]) => Promise<RecordedEvent[]>;
 
+/** Reads the organisation's log by filter (to find streams by what they hold); what it finds is not guarded. */
+export type LogReader = (filter: Omit<LogFilter, 'organisationId'>) => Promise<RecordedEvent[]>;
+
+/** A stream events are appended to. */
+export interface TargetStream {
+  streamId: string;
+  streamType: StreamType;
+}
+
 export interface CommandSpec<R> {
   /** Stable command name, recorded with idempotency keys. */
   name: string;
   /** The client's input, hashed to recognise a key reused for a different request. */
   input: unknown;
-  target: { streamId: string; streamType: StreamType };
+  target: TargetStream;
+  /**
+   * The stream each event goes to; the target's when absent. A command whose events go to several
+   * streams (carryOverObjective) says so here: they are appended in one transaction, the target's events
+   * first, each stream checked at the version `decide` read it at (a stream it did not read must not
+   * exist yet), so the command is applied whole or not at all and a concurrent change to any of them is a
+   * conflict. Streams besides the target should be new ones: their claim then waits on no other writer
+   * while this command holds the organisation's head.
+   */
+  streamOf?: (event: DomainEvent) => TargetStream;
   /**
    * The streams `decide` will read, read before it in one statement with the target stream (a stream
    * `via` another is named by that stream's first event). An optimisation only: a stream `decide` reads
    * that is not among them is read when it asks.
    */
   prefetch?: readonly StreamRef[];
-  /** Loads what it needs through `read` and returns the events to append (pure decisions inside). */
-  decide(read: StreamReader, at: Instant): Promise<DomainEvent[]>;
+  /** Loads what it needs through `read` (and `log`) and returns the events to append (pure decisions inside). */
+  decide(read: StreamReader, at: Instant, log: LogReader): Promise<DomainEvent[]>;
   /** What the command answers: ids for the caller to load, JSON-serialisable. */
   result: R;
 }
@@ -131,35 +149,42 @@ export class Ledger {
       return stream.events;
     };
     const at = this.clock();
-    const events = await spec.decide(read, at.toISOString());
+    const log: LogReader = (filter) => this.store.readAll(readSql, { ...filter, organisationId: actor.organisationId });
+    const events = await spec.decide(read, at.toISOString(), log);
     if (!versions.has(spec.target.streamId)) await read(spec.target.streamId);
     const targetVersion = versions.get(spec.target.streamId) ?? 0;
     if (options.expectedVersion != null && options.expectedVersion !== targetVersion) {
       throw new ConcurrencyError(spec.target.streamId, options.expectedVersion, targetVersion);
     }
     if (events.length === 0) return { result: spec.result, events: [], replayed: false };
+    const appends = byStream(events, spec);
     const guards = [...versions.entries()]
-      .filter(([streamId]) => streamId !== spec.target.streamId)
+      .filter(([streamId]) => !appends.some((a) => a.streamId === streamId))
       .map(([streamId, version]) => ({ streamId, version }));
+    const metadata = { actor: actor.actor, correlationId: actor.correlationId, causationId: randomUUID(), idempotencyKey: key };
     const recorded = await connections.transaction(async (sql) => {
-      const appended = await this.store.append(sql, {
-        organisationId: actor.organisationId,
-        streamId: spec.target.streamId,
-        streamType: spec.target.streamType,
-        expectedVersion: targetVersion,
-        events,
-        guards,
-        metadata: {
-          actor: actor.actor,
-          correlationId: actor.correlationId,
-          causationId: randomUUID(),
-          idempotencyKey: key,
-        },
-        // Read again once the head row is held: the instant the events become part of the log.
-        recordedAt: () => new Date(Math.max(this.clock().getTime(), at.getTime())),
-        idempotency: key === null ? undefined : { command: spec.name, requestHash, result: spec.result },
-        fold: READ_MODEL_FOLD,
-      });
+      // Several streams: the ones relied on are locked before any is written (events/store.ts lockStreams).
+      if (appends.length > 1) await this.store.lockStreams(sql, actor.organisationId, guards);
+      const appended: RecordedEvent[] = [];
+      // One append per stream, the target's first. The first takes the organisation's head row and keeps
+      // it until commit, so the others follow at once, each with its own version check, and all of them
+      // are recorded at the first one's instant (an asOf never sees part of the command).
+      for (const [i, stream] of appends.entries()) {
+        const first = appended[0];
+        appended.push(...(await this.store.append(sql, {
+          organisationId: actor.organisationId,
+          streamId: stream.streamId,
+          streamType: stream.streamType,
+          expectedVersion: versions.get(stream.streamId) ?? 0,
+          events: stream.events,
+          guards: i === 0 ? guards : [],
+          metadata,
+          // Read again once the head row is held: the instant the events become part of the log.
+          recordedAt: first === undefined ? () => new Date(Math.max(this.clock().getTime(), at.getTime())) : first.recordedAt,
+          idempotency: key === null || i > 0 ? undefined : { command: spec.name, requestHash, result: spec.result },
+          fold: READ_MODEL_FOLD,
+        })));
+      }
       // A closed quarter is a moment auditors keep: its checkpoint commits with the close itself.
       if (this.checkpoints !== null && appended.some((e) => e.type === 'QuarterClosed')) {
         await recordCheckpoint(sql, actor.organisationId, this.checkpoints, new Date(appended[0]?.recordedAt ?? at));
@@ -185,6 +210,18 @@ export class Ledger {
     }
     return { result: record.result as R, events: [], replayed: true };
   }
+}
+
+/** The events grouped by the stream each goes to, in order, the target's group first (when it has events). */
+function byStream(events: readonly DomainEvent[], spec: CommandSpec<unknown>): (TargetStream & { events: DomainEvent[] })[] {
+  const streams: (TargetStream & { events: DomainEvent[] })[] = [];
+  for (const event of events) {
+    const to = spec.streamOf?.(event) ?? spec.target;
+    let stream = streams.find((s) => s.streamId === to.streamId);
+    if (stream === undefined) streams.push((stream = { ...to, events: [] }));
+    stream.events.push(event);
+  }
+  return streams.sort((a, b) => Number(b.streamId === spec.target.streamId) - Number(a.streamId === spec.target.streamId));
 }
 
 /**

@@ -91,9 +91,10 @@ export function contextFactory(deps: ContextDependencies): (requestId: string, p
       organisationId: org,
       actor: principal.subject,
       role: principal.role,
+      keyResults: principal.keyResults ?? [],
       requestId,
       now: clock(),
-      commands: stopWhenAborted(new Commands(ledger, actor, randomUUID, { role: principal.role, units: principal.units }), signal),
+      commands: stopWhenAborted(new Commands(ledger, actor, randomUUID, { role: principal.role, units: principal.units, keyResults: principal.keyResults ?? [] }), signal),
       read: newRead(),
       refreshRead: () => {
         ctx.read = newRead();

@@ -69,6 +69,10 @@ export interface ExampleIds {
   functionObjective: { id: string; title: string };
   objective: { id: string; title: string };
   keyResult: { id: string; title: string };
+  /** An unfinished objective of the team in the previous, closed quarter (to carry over). */
+  previousObjective: { id: string; title: string };
+  /** The Platform team's CI pipeline duration key result (for a CI job to measure). */
+  ciKeyResult: { id: string; title: string };
 }
 
 export interface SeedSummary {
@@ -121,7 +125,7 @@ export function quarterAfter(quarter: QuarterWindow): QuarterWindow {
 
 /** What README's examples use: the Payments team's reliability objective and its first key result, and so on. */
 const EXAMPLE_UNITS = { company: 'company', function: 'engineering', team: 'payments' } as const;
-const EXAMPLE_OBJECTIVES = { functionObjective: 'eng-reliability', objective: 'pay-reliability' } as const;
+const EXAMPLE_OBJECTIVES = { functionObjective: 'eng-reliability', objective: 'pay-reliability', previousObjective: 'pay-payouts', ciObjective: 'plat-speed' } as const;
 
 
 // ---- simulation helpers --------------------------------------------------------------------------
@@ -499,15 +503,18 @@ export async function seedDemo(orm: MikroORM, options: SeedOptions): Promise<See
 
   function exampleIds(): ExampleIds {
     const unit = (key: UnitKey) => ({ id: unitId(key), name: UNITS.find((u) => u.key === key)?.name ?? key });
-    const objective = (ref: string) => {
-      const id = objectiveIdsOf.get(current)?.get(ref);
-      const spec = Object.values(CURRENT.objectives).flat().find((o) => o.ref === ref);
+    const objective = (ref: string, quarter = current, content = CURRENT) => {
+      const id = objectiveIdsOf.get(quarter)?.get(ref);
+      const spec = Object.values(content.objectives).flat().find((o) => o.ref === ref);
       if (id === undefined || spec === undefined) throw new Error(`seed: README's example objective ${ref} was not drafted`);
       return { id, title: spec.title };
     };
-    const objectiveSpec = Object.values(CURRENT.objectives).flat().find((o) => o.ref === EXAMPLE_OBJECTIVES.objective);
-    const keyResult = (placed.get(current) ?? []).find((k) => k.spec === objectiveSpec?.keyResults[0]);
-    if (keyResult === undefined) throw new Error("seed: README's example key result was not defined");
+    const firstKeyResult = (ref: string) => {
+      const objectiveSpec = Object.values(CURRENT.objectives).flat().find((o) => o.ref === ref);
+      const placedKeyResult = (placed.get(current) ?? []).find((k) => k.spec === objectiveSpec?.keyResults[0]);
+      if (placedKeyResult === undefined) throw new Error(`seed: README's example key result of ${ref} was not defined`);
+      return { id: placedKeyResult.id, title: placedKeyResult.spec.title };
+    };
     const twoWeeksAgo = Math.max(current.startsOn.getTime(), now - 14 * DAY);
     return {
       nextQuarter: quarterAfter(current),
@@ -517,7 +524,9 @@ export async function seedDemo(orm: MikroORM, options: SeedOptions): Promise<See
       team: unit(EXAMPLE_UNITS.team),
       functionObjective: objective(EXAMPLE_OBJECTIVES.functionObjective),
       objective: objective(EXAMPLE_OBJECTIVES.objective),
-      keyResult: { id: keyResult.id, title: keyResult.spec.title },
+      keyResult: firstKeyResult(EXAMPLE_OBJECTIVES.objective),
+      previousObjective: objective(EXAMPLE_OBJECTIVES.previousObjective, previous, PREVIOUS),
+      ciKeyResult: firstKeyResult(EXAMPLE_OBJECTIVES.ciObjective),
     };
   }
 }

@@ -89,6 +89,29 @@ describe('statements per command', () => {
     expect(refine).toHaveLength(5);
   });
 
+  it('recordMeasurement: five as well (it reads what a check-in reads)', async () => {
+    const sent = await statements(() => commands.recordMeasurement({ keyResultId, value: 640, source: 'ci/p99' }));
+    expect(sent).toHaveLength(5);
+    expect(sent[1]).toMatch(/^begin/i);
+    expect(sent[4]).toMatch(/^commit/i);
+  });
+
+  it('carryOverObjective: its reads, then one transaction: a lock of what it relied on, two statements per stream it writes', async () => {
+    await commands.planQuarter({ quarterId: '2027-Q2', startsOn: '2027-04-01T00:00:00.000Z', endsOn: '2027-07-01T00:00:00.000Z', settingOpensOn: '2027-02-01T00:00:00.000Z' });
+    const [{ n: keyResultsOf } = { n: 0 }] = await db.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM okr_key_results WHERE objective_id = ?', [objectiveId]);
+    const sent = await statements(() => commands.carryOverObjective({ objectiveId, toQuarterId: '2027-Q2' }));
+    const begin = sent.findIndex((s) => /^begin/i.test(s));
+    // Reads: the streams prefetched in one statement, the log for the objective's key results, each key result whole.
+    expect(sent.slice(0, begin)).toHaveLength(2 + keyResultsOf);
+    const [lock, ...writes] = sent.slice(begin + 1, -1);
+    expect(sent.at(-1)).toMatch(/^commit/i);
+    // First the streams it relied on (the key results, the quarters) share-locked and compared, then the
+    // old objective (the link), the new objective, and every key result carried (none reached its target).
+    expect(lock).toMatch(/^SELECT stream_id, version FROM okr_strea/); // (statements are cut at 40 characters)
+    expect(writes).toHaveLength(2 * (2 + keyResultsOf));
+    expect(writes.filter((w) => /^WITH (claim|idem) AS/.test(w))).toHaveLength(2 + keyResultsOf);
+  });
+
   it('re-reads the documents under the head lock when another append of the organisation committed after its snapshot', async () => {
     // Two check-ins on different key results of one team both count in the team's effort tally: run at
     // once, one statement's snapshot predates the other's commit, and the tally must still count both.

@@ -68,7 +68,7 @@ const oldLedger = (orm: MikroORM, clock: () => Date): Ledger => ({
       if (!versions.has(streamId)) versions.set(streamId, stream.version);
       return stream.events;
     };
-    const events = await spec.decide(read, clock().toISOString());
+    const events = await spec.decide(read, clock().toISOString(), (filter) => store.readAll(readSql, { ...filter, organisationId: actor.organisationId }));
     if (!versions.has(spec.target.streamId)) await read(spec.target.streamId);
     const expectedVersion = versions.get(spec.target.streamId) ?? 0;
     if (options.expectedVersion != null && options.expectedVersion !== expectedVersion) throw new ConcurrencyError(spec.target.streamId, options.expectedVersion, expectedVersion);
@@ -168,7 +168,9 @@ async function answers(model: ReadModel, all: MemoryReadModel): Promise<Map<stri
     }
   }
   for (const o of ids(all.documents('objectives').docs)) calls.push([`objective(${o})`, model.objective(o)], [`contributors(${o})`, model.contributors(o)], [`keyResultsOf(${o})`, model.keyResultsOf(o)]);
-  for (const k of ids(all.documents('keyResults').docs)) calls.push([`keyResult(${k})`, model.keyResult(k)], [`checkInsOf(${k})`, model.checkInsOf(k)]);
+  for (const k of ids(all.documents('keyResults').docs)) {
+    calls.push([`keyResult(${k})`, model.keyResult(k)], [`checkInsOf(${k})`, model.checkInsOf(k)], [`measurementsOf(${k})`, model.measurementsOf(k)]);
+  }
   const values = await Promise.all(calls.map(([, p]) => p));
   return new Map(calls.map(([name], i) => [name, plain(values[i])]));
 }
@@ -200,7 +202,17 @@ async function everyPosition(orm: MikroORM, orgs: readonly string[]): Promise<{ 
   return { problems, positions };
 }
 
-const currentTables = (_orm?: MikroORM): string[] => ALL_READ_MODELS.map((m) => m.table);
+/** The read models' tables at the schema this starts from (later migrations add measurements' and columns). */
+const TABLES_THEN = ['okr_units', 'okr_quarters', 'okr_objectives', 'okr_key_results', 'okr_check_ins', 'okr_retrospectives', 'okr_effort'];
+const currentTables = (_orm?: MikroORM): string[] => ALL_READ_MODELS.map((m) => m.table).filter((t) => TABLES_THEN.includes(t));
+/** Event types recorded since then, which the old application could not write. */
+const TYPES_SINCE = ['KeyResultMeasured', 'ObjectiveCarriedOver'];
+/** Rows as they were then: only the columns `then` had (later migrations added some). */
+const asThen = (now: Record<string, unknown[]>, then: Record<string, unknown[]>) =>
+  Object.fromEntries(Object.entries(now).map(([t, rs]) => {
+    const keys = Object.keys((then[t]?.[0] ?? {}) as object);
+    return [t, rs.map((r) => Object.fromEntries(keys.map((k) => [k, (r as Record<string, unknown>)[k]])))];
+  }));
 /** Every row of `tables` with its xmin (which transaction wrote it), as stored. */
 async function rows(sql: Sql, tables: readonly string[]): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};
@@ -241,7 +253,7 @@ describe('a database filled before temporal read models', () => {
   it('migrates and rebuilds at once: nothing left pending, every history table filled', async () => {
     const types = await sql.query<{ type: string; n: string }>('SELECT type, count(*) AS n FROM okr_events GROUP BY type ORDER BY type');
     console.log(`old database: ${JSON.stringify(Object.fromEntries(types.map((t) => [t.type, Number(t.n)])))}`);
-    expect(EVENT_TYPES.filter((t) => !types.some((r) => r.type === t))).toEqual([]);
+    expect(EVENT_TYPES.filter((t) => !types.some((r) => r.type === t) && !TYPES_SINCE.includes(t))).toEqual([]);
     expect((await orm.getMigrator().getPendingMigrations()).map((m) => m.name)).toEqual([]);
     expect(await pending(sql)).toEqual([]);
     for (const table of currentTables(orm).map(historyTableOf)) {
@@ -260,7 +272,7 @@ describe('a database filled before temporal read models', () => {
   }, 60_000);
 
   it('keeps the current tables as the old application wrote them, and the logs verifiable', async () => {
-    expect(withoutXmin(await rows(sql, currentTables(orm)))).toEqual(oldCurrent);
+    expect(asThen(withoutXmin(await rows(sql, currentTables(orm))), oldCurrent)).toEqual(oldCurrent);
     const signing = ephemeralCheckpointKeys().signing;
     for (const org of ORGS) expect(await verifyLog(sql, org, { full: true, signing })).toMatchObject({ ok: true });
   });

@@ -208,6 +208,17 @@ async function randomOperation(rng: Rng, clock: SimClock, worlds: OrgWorld[], cm
   const teams = world.units.filter((u) => u.level === 'TEAM');
   const kr = pick(rng, world.keyResults);
   const objective = pick(rng, world.objectives);
+  // Now and then a system's measurement, or an objective of the earlier quarter carried into the later one.
+  if (chance(rng, 0.08)) {
+    const at = chance(rng, 0.4) ? new Date(clock.now().getTime() - rng() * 5 * DAY).toISOString() : null;
+    await tally.run(() => cmd.recordMeasurement({ keyResultId: kr.id, value: Math.round(rng() * 10000) / 100, source: pick(rng, ['ci/p95', 'grafana "errors"', TEXTS[0] ?? 'x']), at }));
+    return;
+  }
+  if (chance(rng, 0.02) && world.quarters.length > 1) {
+    const earlier = world.objectives.filter((o) => o.quarterId === world.quarters[0]);
+    await tally.run(() => cmd.carryOverObjective({ objectiveId: pick(rng, earlier.length > 0 ? earlier : world.objectives).id, toQuarterId: world.quarters[1] ?? '' }));
+    return;
+  }
   const roll = rng();
   if (roll < 0.34) {
     const back = chance(rng, 0.3);
@@ -490,7 +501,7 @@ describe('projections rebuild', () => {
     const head = await totalEvents(db.sql);
     await expect(rebuildProjections(db.orm, { names: ['units', 'nope'] })).rejects.toThrow(UnknownProjectionError);
     await expect(rebuildProjections(db.orm, { names: ['nope'] })).rejects.toThrow(
-      'Unknown projection "nope"; the projections are: units, quarters, objectives, keyResults, checkIns, retrospectives, effort.',
+      'Unknown projection "nope"; the projections are: units, quarters, objectives, keyResults, checkIns, measurements, retrospectives, effort.',
     );
     expect(await totalEvents(db.sql)).toBe(head);
     expect(differences(live, await snapshot())).toEqual([]);
@@ -560,7 +571,7 @@ describe('projections rebuild', () => {
     it('exits 2 on an unknown projection, naming the valid ones, without touching the database', async () => {
       const run = await okr(['projections', 'rebuild', 'units', 'nope'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
       expect(run.code).toBe(2);
-      expect(run.stderr).toContain('Unknown projection "nope"; the projections are: units, quarters, objectives, keyResults, checkIns, retrospectives, effort.');
+      expect(run.stderr).toContain('Unknown projection "nope"; the projections are: units, quarters, objectives, keyResults, checkIns, measurements, retrospectives, effort.');
       expect(run.stderr).toContain('Usage: npm run okr -- projections rebuild');
       expect(run.stdout).toBe('');
     }, LONG);

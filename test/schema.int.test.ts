@@ -15,8 +15,8 @@ describe('the GraphQL schema', () => {
     const contract = buildSchema(readFileSync(CONTRACT, 'utf8'));
     const emitted = buildSchema(await emittedSdl());
     expect(findBreakingChanges(contract, emitted)).toEqual([]);
-    // Relay's Node interface and the connection's last/before are additions graphql-js calls
-    // "dangerous" (a client could notice them); these, and nothing else, are deliberate.
+    // Relay's Node interface, the connection's last/before and one key result's trend are additions
+    // graphql-js calls "dangerous" (a client could notice them); these, and nothing else, are deliberate.
     expect(findDangerousChanges(contract, emitted).map((c) => c.description).sort()).toEqual(
       [
         ...['Unit', 'Quarter', 'Objective', 'KeyResult', 'CheckIn', 'Retrospective', 'Event'].map(
@@ -26,6 +26,7 @@ describe('the GraphQL schema', () => {
         'An optional arg last on Query.events was added.',
         'An optional arg full on Query.verifyAuditLog was added.',
         'An optional arg record on Query.verifyAuditLog was added.',
+        'An optional arg keyResultId on Query.confidenceTrends was added.',
       ].sort(),
     );
   });

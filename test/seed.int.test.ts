@@ -74,6 +74,10 @@ describe('seedDemo', () => {
     expect(drafted(e.objective.id)).toMatchObject({ unitId: e.team.id, quarterId: '2026-Q4', parentId: e.functionObjective.id });
     const defined = events.find((ev) => ev.type === 'KeyResultDefined' && ev.data.keyResultId === e.keyResult.id)?.data;
     expect(defined).toMatchObject({ objectiveId: e.objective.id, title: e.keyResult.title });
+    // To carry over: the team's objective of the closed previous quarter; to measure: the CI duration key result.
+    expect(drafted(e.previousObjective.id)).toMatchObject({ unitId: e.team.id, quarterId: '2026-Q3', title: e.previousObjective.title });
+    const ci = events.find((ev) => ev.type === 'KeyResultDefined' && ev.data.keyResultId === e.ciKeyResult.id)?.data;
+    expect(ci).toMatchObject({ quarterId: '2026-Q4', title: e.ciKeyResult.title, metric: expect.stringMatching(/p95 duration of the main-branch CI pipeline/) });
   });
 
   it('registers a company, two functions and four teams, at least two of them in Engineering', async () => {

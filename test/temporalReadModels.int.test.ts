@@ -121,6 +121,17 @@ async function randomCommand(rng: Rng, worlds: World[], cmds: Map<string, Comman
   const self = world.units.find((u) => u.id === objective.unitId);
   const parents = world.objectives.filter((o) => o.quarterId === objective.quarterId && o.unitId === self?.parentId);
   const own = world.keyResults.filter((k) => k.unitId === unit.id && k.quarterId === quarterId).slice(0, 2);
+  const carryOver = async () => {
+    // Mostly from 2026-Q4 into 2027-Q1, whose setting window is open; the other way round is refused.
+    const from = chance(rng, 0.8) ? pick(rng, world.objectives.filter((o) => o.quarterId === '2026-Q4')) : objective;
+    const toQuarterId = QUARTERS.find((q) => q.quarterId !== from.quarterId)?.quarterId ?? quarterId;
+    const { events } = await cmd.carryOverObjective({ objectiveId: from.id, toQuarterId, keyResultIds: chance(rng, 0.2) ? [] : null });
+    for (const e of events) {
+      const d = e.data as { objectiveId: string; keyResultId?: string; unitId: string; quarterId: string; baseline?: number };
+      if (e.type === 'ObjectiveDrafted') world.objectives.push({ id: d.objectiveId, unitId: d.unitId, quarterId: d.quarterId });
+      if (e.type === 'KeyResultDefined') world.keyResults.push({ id: d.keyResultId ?? '', unitId: d.unitId, quarterId: d.quarterId, baseline: d.baseline ?? 0 });
+    }
+  };
   const commandsByWeight: [number, () => Promise<unknown>][] = [
     [25, () => cmd.recordCheckIn({ keyResultId: kr.id, confidence: int(rng, 0, 100), value: chance(rng, 0.1) ? null : int(rng, 0, 9999) / 100,
       whatChanged: text(1), asOf: chance(rng, 0.3) ? new Date(now - rng() * 5 * 24 * HOUR).toISOString() : null }, chance(rng, 0.05) ? { expectedVersion: 999 } : undefined)],
@@ -138,6 +149,9 @@ async function randomCommand(rng: Rng, worlds: World[], cmds: Map<string, Comman
     [7, () => cmd.alignObjective({ objectiveId: objective.id, parentId: parents.length > 0 && chance(rng, 0.8) ? pick(rng, parents).id : null })],
     [10, () => cmd.commitObjective({ objectiveId: objective.id })],
     [8, () => draft(cmd, rng, world, unit.id, quarterId)],
+    [14, () => cmd.recordMeasurement({ keyResultId: kr.id, value: int(rng, -500, 99999) / 100, source: pick(rng, ['ci/p95', 'grafana "errors"', 'Überwachung']),
+      at: chance(rng, 0.5) ? new Date(now - rng() * 5 * 24 * HOUR).toISOString() : null })],
+    [6, carryOver],
   ];
   let roll = rng() * commandsByWeight.reduce((sum, [w]) => sum + w, 0);
   for (const [weight, run] of commandsByWeight) {
@@ -189,7 +203,10 @@ async function answers(model: ReadModel, ids: Ids): Promise<Map<string, string>>
     }
   }
   for (const o of ids.objectives) calls.push([`objective(${o})`, model.objective(o)], [`contributors(${o})`, model.contributors(o)], [`keyResultsOf(${o})`, model.keyResultsOf(o)]);
-  for (const k of ids.keyResults) calls.push([`keyResult(${k})`, model.keyResult(k)], [`checkInsOf(${k})`, model.checkInsOf(k)]);
+  for (const k of ids.keyResults) {
+    calls.push([`keyResult(${k})`, model.keyResult(k)], [`checkInsOf(${k})`, model.checkInsOf(k)], [`measurementsOf(${k})`, model.measurementsOf(k)]);
+  }
+  for (const q of ids.quarters) calls.push([`measurements(${q})`, model.measurements({ quarterId: q })]);
   const values = await Promise.all(calls.map(([, p]) => p));
   return new Map(calls.map(([name], i) => [name, plain(values[i])]));
 }
@@ -277,6 +294,29 @@ describe('temporal read models', () => {
       lag(metadata->>'actor') OVER (PARTITION BY organisation_id ORDER BY position) AS b FROM okr_events) x WHERE a <> b AND a LIKE 'w%' AND b LIKE 'w%'`);
     expect(Number(switches?.n)).toBeGreaterThan(50);
     expect(Object.values(await heads()).every((h) => h > 60)).toBe(true);
+  });
+
+  it('appended every carry-over whole: the link, the draft and its key results, at consecutive positions of one instant', async () => {
+    const links = await db.sql.query<{ organisation_id: string; position: string; recorded_at: Date; to: string; causation: string }>(
+      `SELECT organisation_id, position, recorded_at, data->>'toObjectiveId' AS to, metadata->>'causationId' AS causation
+         FROM okr_events WHERE type = 'ObjectiveCarriedOver' ORDER BY organisation_id, position`,
+    );
+    console.log(`carry-overs: ${links.length}`);
+    expect(links.length).toBeGreaterThanOrEqual(5);
+    let carriedKeyResults = 0;
+    for (const link of links) {
+      const command = await db.sql.query<{ position: string; type: string; recorded_at: Date; objective: string }>(
+        `SELECT position, type, recorded_at, coalesce(data->>'objectiveId', '') AS objective FROM okr_events
+          WHERE organisation_id = ? AND metadata->>'causationId' = ? ORDER BY position`,
+        [link.organisation_id, link.causation],
+      );
+      expect(command.map((e) => Number(e.position) - Number(link.position))).toEqual(command.map((_, i) => i));
+      expect(new Set(command.map((e) => new Date(e.recorded_at).getTime()))).toEqual(new Set([new Date(link.recorded_at).getTime()]));
+      expect(command.slice(0, 2).map((e) => e.type)).toEqual(['ObjectiveCarriedOver', 'ObjectiveDrafted']);
+      expect(command.slice(2).every((e) => e.type === 'KeyResultDefined' && e.objective === link.to)).toBe(true);
+      carriedKeyResults += command.length - 2;
+    }
+    expect(carriedKeyResults).toBeGreaterThan(0);
   });
 
   it('answers like the in-memory fold at every position of every organisation', async () => {

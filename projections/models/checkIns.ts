@@ -39,6 +39,7 @@ export const checkIns = readModel({
     ObjectiveAligned: 'ignores',
     ObjectiveCommitted: 'ignores',
     ObjectiveRetired: 'ignores',
+    ObjectiveCarriedOver: 'ignores',
     KeyResultDefined: 'ignores',
     KeyResultRevised: 'ignores',
     CheckInRecorded: {
@@ -60,5 +61,6 @@ export const checkIns = readModel({
       }),
     },
     KeyResultScored: 'ignores',
+    KeyResultMeasured: 'ignores',
   },
 });

@@ -69,6 +69,7 @@ export const effort = readModel({
     ObjectiveAligned: 'ignores',
     ObjectiveCommitted: 'ignores',
     ObjectiveRetired: 'ignores',
+    ObjectiveCarriedOver: 'ignores',
     KeyResultDefined: 'ignores',
     KeyResultRevised: 'ignores',
     CheckInRecorded: {
@@ -79,5 +80,6 @@ export const effort = readModel({
       },
     },
     KeyResultScored: 'ignores',
+    KeyResultMeasured: 'ignores',
   },
 });

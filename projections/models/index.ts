@@ -3,19 +3,20 @@ import type { ReadModelDeclaration } from '../model';
 import { checkIns } from './checkIns';
 import { effort } from './effort';
 import { keyResults } from './keyResults';
+import { measurements } from './measurements';
 import { objectives } from './objectives';
 import { quarters } from './quarters';
 import { retrospectives } from './retrospectives';
 import { units } from './units';
 
-export { checkIns, effort, keyResults, objectives, quarters, retrospectives, units };
+export { checkIns, effort, keyResults, measurements, objectives, quarters, retrospectives, units };
 
 /**
  * Every read model, by projection name: the one list the write path, rebuilds, the readers and the
  * schema check go through. Adding a read model is a declaration in this folder, a line here and a
  * migration for its tables (test/schema.int.test.ts says what the migration must create).
  */
-export const READ_MODELS = { units, quarters, objectives, keyResults, checkIns, retrospectives, effort } as const;
+export const READ_MODELS = { units, quarters, objectives, keyResults, checkIns, measurements, retrospectives, effort } as const;
 
 export type ReadModelName = keyof typeof READ_MODELS;
 

@@ -1,3 +1,4 @@
+import { replacesReading } from '../../domain/keyResult';
 import type { Direction, FieldRevision, KeyResultKind, RecordedEvent } from '../../events/catalogue';
 import { byThenId, column, readModel, type DocOf } from '../model';
 import { whenExists } from '../projection';
@@ -22,8 +23,12 @@ const columns = {
   target: column.double(),
   direction: column.text<Direction>(),
   kind: column.text<KeyResultKind>(),
-  /** Value and confidence of the latest check-in by effective date (ties: the later recorded). */
+  /**
+   * The value of the latest reading by effective date (ties: the later recorded): a check-in that gave
+   * a value, or a measurement. A check-in without a value leaves it as it was.
+   */
   current: column.nullable(column.double()),
+  /** The confidence of the latest check-in by effective date: measurements never touch it. */
   confidence: column.nullable(column.int()),
   latestCheckInAsOf: column.nullable(column.time()),
   score: column.nullable(column.double()),
@@ -39,6 +44,12 @@ const columns = {
   /** Key result stream version. */
   version: column.int(),
   definedAt: column.time(),
+  /** The effective moment of the reading `current` is (null before the first). */
+  currentAt: column.nullable(column.time()),
+  /** The system whose measurement `current` is; null when it came from a check-in (or there is none). */
+  currentSource: column.nullable(column.text()),
+  /** The key result of an earlier quarter this one carries over (carryOverObjective). */
+  carriedFrom: column.nullable(column.text()),
 };
 
 export type KeyResultDoc = DocOf<typeof columns>;
@@ -64,6 +75,7 @@ export const keyResults = readModel({
     ObjectiveAligned: 'ignores',
     ObjectiveCommitted: 'ignores',
     ObjectiveRetired: 'ignores',
+    ObjectiveCarriedOver: 'ignores',
     KeyResultDefined: {
       key: (e) => e.data.keyResultId,
       evolve: (_doc, e) => {
@@ -94,6 +106,9 @@ export const keyResults = readModel({
           revisions: [],
           version: e.version,
           definedAt: e.recordedAt,
+          currentAt: null,
+          currentSource: null,
+          carriedFrom: d.carriedFrom?.keyResultId ?? null,
         };
       },
     },
@@ -116,10 +131,17 @@ export const keyResults = readModel({
       evolve: whenExists((doc, e) => {
         const asOf = new Date(e.data.asOf);
         // Latest by effective time; a later-recorded reading for the same moment supersedes.
-        const isLatest = doc.latestCheckInAsOf === null || asOf.getTime() >= doc.latestCheckInAsOf.getTime();
-        return isLatest
-          ? { ...doc, current: e.data.value, confidence: e.data.confidence, latestCheckInAsOf: asOf, version: e.version }
-          : { ...doc, version: e.version };
+        const next: KeyResultDoc = { ...doc, version: e.version };
+        if (replacesReading(asOf, doc.latestCheckInAsOf)) {
+          next.confidence = e.data.confidence;
+          next.latestCheckInAsOf = asOf;
+        }
+        if (e.data.value !== null && replacesReading(asOf, doc.currentAt)) {
+          next.current = e.data.value;
+          next.currentAt = asOf;
+          next.currentSource = null;
+        }
+        return next;
       }),
     },
     KeyResultScored: {
@@ -132,6 +154,15 @@ export const keyResults = readModel({
         scoredTarget: e.data.target,
         version: e.version,
       })),
+    },
+    KeyResultMeasured: {
+      key: (e) => e.data.keyResultId,
+      evolve: whenExists((doc, e) => {
+        const at = new Date(e.data.at);
+        return replacesReading(at, doc.currentAt)
+          ? { ...doc, current: e.data.value, currentAt: at, currentSource: e.data.source, version: e.version }
+          : { ...doc, version: e.version };
+      }),
     },
   },
 });

@@ -23,6 +23,10 @@ const columns = {
   score: column.nullable(column.double()),
   draftedAt: column.time(),
   committedAt: column.nullable(column.time()),
+  /** The objective of an earlier quarter this one carries over (carryOverObjective). */
+  carriedFrom: column.nullable(column.text()),
+  /** The objectives it was carried over into, in the order it was. */
+  carriedTo: column.json<string[]>(),
 };
 
 export type ObjectiveDoc = DocOf<typeof columns>;
@@ -80,6 +84,8 @@ export const objectives = readModel({
           score: null,
           draftedAt: e.recordedAt,
           committedAt: null,
+          carriedFrom: d.carriedFrom?.objectiveId ?? null,
+          carriedTo: [],
         };
       },
     },
@@ -109,6 +115,10 @@ export const objectives = readModel({
       key: (e) => e.data.objectiveId,
       evolve: whenExists((doc, e) => ({ ...doc, lifecycle: 'RETIRED', retiredReason: e.data.reason, version: e.version })),
     },
+    ObjectiveCarriedOver: {
+      key: (e) => e.data.objectiveId,
+      evolve: whenExists((doc, e) => ({ ...doc, carriedTo: [...doc.carriedTo, e.data.toObjectiveId], version: e.version })),
+    },
     KeyResultDefined: {
       key: (e) => e.data.objectiveId,
       evolve: whenExists((doc, e) => withKeyResultScore(doc, e.data.keyResultId, null)),
@@ -119,5 +129,6 @@ export const objectives = readModel({
       key: (e) => e.data.objectiveId,
       evolve: whenExists((doc, e) => withKeyResultScore(doc, e.data.keyResultId, e.data.score)),
     },
+    KeyResultMeasured: 'ignores',
   },
 });

@@ -42,9 +42,11 @@ export const quarters = readModel({
     ObjectiveAligned: 'ignores',
     ObjectiveCommitted: 'ignores',
     ObjectiveRetired: 'ignores',
+    ObjectiveCarriedOver: 'ignores',
     KeyResultDefined: 'ignores',
     KeyResultRevised: 'ignores',
     CheckInRecorded: 'ignores',
     KeyResultScored: 'ignores',
+    KeyResultMeasured: 'ignores',
   },
 });

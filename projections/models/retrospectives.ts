@@ -45,9 +45,11 @@ export const retrospectives = readModel({
     ObjectiveAligned: 'ignores',
     ObjectiveCommitted: 'ignores',
     ObjectiveRetired: 'ignores',
+    ObjectiveCarriedOver: 'ignores',
     KeyResultDefined: 'ignores',
     KeyResultRevised: 'ignores',
     CheckInRecorded: 'ignores',
     KeyResultScored: 'ignores',
+    KeyResultMeasured: 'ignores',
   },
 });

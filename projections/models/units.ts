@@ -50,9 +50,11 @@ export const units = readModel({
     ObjectiveAligned: 'ignores',
     ObjectiveCommitted: 'ignores',
     ObjectiveRetired: 'ignores',
+    ObjectiveCarriedOver: 'ignores',
     KeyResultDefined: 'ignores',
     KeyResultRevised: 'ignores',
     CheckInRecorded: 'ignores',
     KeyResultScored: 'ignores',
+    KeyResultMeasured: 'ignores',
   },
 });

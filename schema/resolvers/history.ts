@@ -7,6 +7,7 @@ import type { ReadModel } from '../../projections/readModel';
 import {
   calibrationGap,
   confidenceSeries,
+  readingSeries,
   teamCalibration,
   weeklyConfidence,
   type TeamCalibrationDoc,
@@ -51,24 +52,30 @@ function inScope(facts: QuarterFacts, unitId: string | null): (k: KeyResultDoc) 
 @Resolver()
 export class HistoryResolver {
   @Query(() => [ConfidenceSeries], {
-    description: 'Every key result\'s check-ins by effective time, with corrections and back-dating marked; with unitId, that unit and those below it.',
+    description:
+      'Every key result\'s check-ins by effective time, with corrections and back-dating marked, and its readings (check-ins and measurements); ' +
+      'with unitId, that unit and those below it; with keyResultId, that key result alone.',
   })
   async confidenceTrends(
     @Arg('quarterId', () => ID) quarterId: string,
     @Arg('unitId', () => ID, { nullable: true }) unitId: string | null,
     @Arg('asOf', () => DateTime, { nullable: true }) asOf: Date | null,
     @Ctx() ctx: Context,
+    @Arg('keyResultId', () => ID, { nullable: true, description: 'One key result\'s trend (of the quarter) only.' }) keyResultId: string | null = null,
   ): Promise<ConfidenceSeries[]> {
-    const asked = scope(ctx, { quarterId, unitId }, asOf);
-    const { facts } = await factsFor(ctx, asked.quarterId, asked.at);
+    const { at, ids } = askedAt(ctx, { quarterId, unitId, keyResultId }, asOf);
+    const { facts } = await factsFor(ctx, ids.quarterId, at);
     if (facts === null) return [];
     const byKeyResult = groupBy(facts.checkIns, (c) => c.keyResultId);
-    return facts.keyResults.filter(inScope(facts, asked.unitId)).map((kr) => {
+    const measured = groupBy(facts.measurements, (m) => m.keyResultId);
+    const asked = ids.keyResultId === null ? () => true : (k: KeyResultDoc) => k.id === ids.keyResultId;
+    return facts.keyResults.filter(inScope(facts, ids.unitId)).filter(asked).map((kr) => {
       const checkIns = byKeyResult.get(kr.id) ?? [];
       const gap = calibrationGap(kr, checkIns);
       return sameView(kr, {
         keyResult: kr as unknown as KeyResult,
         points: confidenceSeries(checkIns),
+        readings: readingSeries(checkIns, measured.get(kr.id) ?? []) as unknown as ConfidenceSeries['readings'],
         calibration: gap && sameView(kr, { ...gap, keyResult: kr as unknown as KeyResult }),
       });
     });

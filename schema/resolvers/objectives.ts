@@ -5,6 +5,7 @@ import type { Context } from '../context';
 import { ObjectiveStatus } from '../enums';
 import {
   AlignObjectiveInput,
+  CarryOverObjectiveInput,
   CommitObjectiveInput,
   DraftObjectiveInput,
   RefineObjectiveInput,
@@ -77,6 +78,18 @@ export class ObjectiveResolver {
     return viewOf(o, ctx).read.keyResultsOf(o.id);
   }
 
+  @FieldResolver(() => Objective, { nullable: true, description: 'The objective of an earlier quarter this one carries over (carryOverObjective).' })
+  carriedFrom(@Root() o: ObjectiveDoc, @Ctx() ctx: Context): Promise<ObjectiveDoc | null> | null {
+    return o.carriedFrom === null ? null : viewOf(o, ctx).read.objective(o.carriedFrom);
+  }
+
+  @FieldResolver(() => [Objective], { description: 'The objectives it was carried over into, in later quarters, in the order it was.' })
+  async carriedTo(@Root() o: ObjectiveDoc, @Ctx() ctx: Context): Promise<ObjectiveDoc[]> {
+    const { read } = viewOf(o, ctx);
+    const carried = await Promise.all(o.carriedTo.map((id) => read.objective(id)));
+    return carried.filter((c): c is ObjectiveDoc => c !== null);
+  }
+
   @Mutation(() => Objective)
   async draftObjective(@Arg('input', () => DraftObjectiveInput) input: DraftObjectiveInput, @Ctx() ctx: Context): Promise<ObjectiveDoc> {
     const { objectiveId } = await write(ctx, () =>
@@ -124,6 +137,21 @@ export class ObjectiveResolver {
   async retireObjective(@Arg('input', () => RetireObjectiveInput) input: RetireObjectiveInput, @Ctx() ctx: Context): Promise<ObjectiveDoc> {
     const { objectiveId } = await write(ctx, () =>
       ctx.commands.retireObjective({ objectiveId: input.id, reason: input.reason }, versionOptions(input)),
+    );
+    return this.load(ctx, objectiveId);
+  }
+
+  @Mutation(() => Objective, {
+    description:
+      'Drafts the objective again in a later quarter whose setting window is open, linked to it (carriedFrom, carriedTo), with its unfinished ' +
+      'key results: same metric, unit, direction, kind and target, the baseline where the metric last stood. Answers the new draft.',
+  })
+  async carryOverObjective(@Arg('input', () => CarryOverObjectiveInput) input: CarryOverObjectiveInput, @Ctx() ctx: Context): Promise<ObjectiveDoc> {
+    const { objectiveId } = await write(ctx, () =>
+      ctx.commands.carryOverObjective(
+        { objectiveId: input.objectiveId, toQuarterId: input.toQuarterId, keyResultIds: input.keyResultIds ?? null },
+        versionOptions(input),
+      ),
     );
     return this.load(ctx, objectiveId);
   }

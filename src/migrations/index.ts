@@ -10,6 +10,7 @@ import { Migration20261204000001OrganisationLogs } from './Migration202612040000
 import { Migration20261205000001TemporalReadModels } from './Migration20261205000001TemporalReadModels';
 import { Migration20261207000001ReadModelLookups } from './Migration20261207000001ReadModelLookups';
 import { Migration20261215000001Webhooks } from './Migration20261215000001Webhooks';
+import { Migration20261216000001MeasurementsAndCarryOver } from './Migration20261216000001MeasurementsAndCarryOver';
 
 /** Every migration, in order. Listed explicitly so they run the same from TypeScript or compiled code. */
 export const migrations: MigrationObject[] = [
@@ -24,4 +25,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261205000001TemporalReadModels', class: Migration20261205000001TemporalReadModels },
   { name: 'Migration20261207000001ReadModelLookups', class: Migration20261207000001ReadModelLookups },
   { name: 'Migration20261215000001Webhooks', class: Migration20261215000001Webhooks },
+  { name: 'Migration20261216000001MeasurementsAndCarryOver', class: Migration20261216000001MeasurementsAndCarryOver },
 ];

@@ -31,6 +31,8 @@ let t: TestServer;
 
 /** Ids of real objects; accepted commands add theirs, so later mutations aim at them too. */
 const pool = { units: [] as string[], quarters: [] as string[], objectives: [] as string[], keyResults: [] as string[], webhooks: [] as string[] };
+/** Objectives of the ended quarter kept out of the pool (no other fuzz retires them), for carryOverObjective to carry. */
+const carryable: string[] = [];
 
 interface Stats {
   runs: number;
@@ -57,6 +59,11 @@ beforeAll(async () => {
   const old = await okr.objective(payments, '2026-Q3', 'Make refunds boring');
   pool.objectives.push(old);
   pool.keyResults.push(await okr.keyResult(old, { title: 'Cut refund time from 5 days to 1', metric: 'refund days', baseline: 5, target: 1 }));
+  for (const title of ['Payouts on time', 'Disputes resolved in a day']) {
+    const objective = await okr.objective(payments, '2026-Q3', title);
+    await okr.keyResult(objective, { title: `${title}: from 80% to 95%`, metric: 'share', unit: '%', baseline: 80, target: 95 });
+    carryable.push(objective);
+  }
 
   okr.at('2027-01-10T09:00:00Z');
   const company = await okr.objective(org.company, '2027-Q1', 'Customers trust our payments');
@@ -287,7 +294,8 @@ type Kind =
   | { t: 'date' }
   | { t: 'key' }
   | { t: 'quarterKey' }
-  | { t: 'calibrations' };
+  | { t: 'calibrations' }
+  | { t: 'ids'; pool: keyof typeof pool };
 
 interface Field {
   name: string;
@@ -325,6 +333,8 @@ function goodValue(kind: Kind): fc.Arbitrary<unknown> {
       return fc.oneof(pick(['fuzz-key-1', 'fuzz-key-2', 'fuzz-key-3']), fc.uuid());
     case 'quarterKey':
       return fc.oneof(pick(['2027-Q1', '2026-Q3']), fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,20}$/));
+    case 'ids':
+      return fc.array(pick(pool[kind.pool]), { maxLength: 3 });
     case 'calibrations':
       return fc.array(
         fc.record(
@@ -366,6 +376,12 @@ function hostileValue(kind: Kind): fc.Arbitrary<unknown> {
       return pick(['true', 'false', 1, 0, 'yes', '', []]);
     case 'date':
       return fc.oneof(pick(NASTY_DATES), nastyString, fc.date({ noInvalidDate: true }).map((d) => d.toISOString()));
+    case 'ids':
+      return fc.oneof(
+        fc.array(hostileValue({ t: 'id', pool: kind.pool }), { maxLength: 4 }),
+        pick(pool[kind.pool]).map((k) => Array.from({ length: 101 }, () => k)),
+        pick([[null], [[]], [{}], 'not-a-list', [''], ['x'.repeat(101)]]),
+      );
     case 'calibrations': {
       const item = fc.record({ keyResultId: fc.oneof(pick(pool.keyResults), hostileValue({ t: 'id', pool: 'keyResults' })), calibration: fc.oneof(pick(['RIGHT', 'TOO_EASY']), hostileValue({ t: 'enum', values: ['RIGHT'] })), note: fc.option(nastyString, { nil: undefined }) });
       return fc.oneof(
@@ -665,6 +681,40 @@ const MUTATIONS: Mutation[] = [
     variable: 'id',
     fields: [f('id', id('webhooks'), true)],
     coherent: () => fc.record({ id: pick(pool.webhooks) }),
+  },
+  {
+    name: 'recordMeasurement',
+    query: op('recordMeasurement', 'RecordMeasurementInput', 'id current currentSource version'),
+    variable: 'i',
+    fields: [
+      f('keyResultId', id('keyResults'), true),
+      f('value', { t: 'float', min: -1000, max: 1000 }, true),
+      f('at', { t: 'date' }),
+      f('source', TEXT, true),
+      KEY,
+    ],
+    coherent: () =>
+      fc.record(
+        {
+          keyResultId: pick(pool.keyResults),
+          value: fc.integer({ min: -1000, max: 1000 }),
+          source: goodText,
+          at: fc.option(iso('2027-01-01T00:00:00Z', '2027-01-20T00:00:00Z'), { nil: undefined }),
+        },
+        { requiredKeys: ['keyResultId', 'value', 'source'] },
+      ),
+  },
+  {
+    name: 'carryOverObjective',
+    query: op('carryOverObjective', 'CarryOverObjectiveInput', 'id status carriedFrom { id }'),
+    variable: 'i',
+    collect: 'objectives',
+    fields: [f('objectiveId', id('objectives'), true), f('toQuarterId', id('quarters'), true), f('keyResultIds', { t: 'ids', pool: 'keyResults' }), VERSION, KEY],
+    coherent: () =>
+      fc.oneof(
+        fc.record({ objectiveId: pick(carryable), toQuarterId: fc.constant('2027-Q1') }),
+        fc.record({ objectiveId: pick(pool.objectives), toQuarterId: pick(pool.quarters) }),
+      ),
   },
 ];
 

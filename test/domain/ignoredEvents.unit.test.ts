@@ -23,6 +23,10 @@ describe('events a decision may skip when loading', () => {
       type: 'CheckInRecorded',
       data: { keyResultId: 'k', objectiveId: 'o', unitId: 'u', quarterId: 'q', confidence: 10, value: 9, whatChanged: null, blockers: null, asOf: '2027-01-01T00:00:00.000Z' },
     },
+    KeyResultMeasured: {
+      type: 'KeyResultMeasured',
+      data: { keyResultId: 'k', objectiveId: 'o', unitId: 'u', quarterId: 'q', value: 41.5, at: '2027-01-01T00:00:00.000Z', source: 'ci' },
+    },
     RetrospectiveRecorded: { type: 'RetrospectiveRecorded', data: { unitId: 'u', quarterId: 'q', learnings: 'l', calibrations: [] } },
     ProcessEffortLogged: {
       type: 'ProcessEffortLogged',

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { FieldRevision, KeyResultEvent, ObjectiveEvent, RecordedEvent } from '../../events/catalogue';
-import { evolveKeyResult, evolveObjective, initialObjectiveState, type KeyResultState, type ObjectiveState } from '../../domain';
+import { evolveKeyResult, evolveObjective, initialObjectiveState, lastReading, type KeyResultState, type ObjectiveState } from '../../domain';
 import { keyResults, objectives } from '../../projections/models';
 import type { KeyResultDoc, ObjectiveDoc } from '../../projections/docs';
 
@@ -104,6 +104,32 @@ describe('the domain and the read model fold each fact alike', () => {
         }
       }),
       { numRuns: 500, seed: 20261204 },
+    );
+  });
+
+  it('for current values: the read model\'s current is the domain\'s last reading, whatever mix of check-ins and measurements, in any order', () => {
+    const moment = fc.integer({ min: 0, max: 20 }).map((d) => new Date(Date.UTC(2027, 0, 2 + d)).toISOString());
+    const reading: fc.Arbitrary<KeyResultEvent> = fc.oneof(
+      fc.record({ value: fc.option(fc.integer({ min: -50, max: 50 }), { nil: null }), asOf: moment, confidence: fc.integer({ min: 0, max: 100 }) }).map(
+        (d): KeyResultEvent => ({ type: 'CheckInRecorded', data: { ...krScope, ...d, whatChanged: null, blockers: null } }),
+      ),
+      fc.record({ value: fc.integer({ min: -50, max: 50 }), at: moment, source: fc.constantFrom('ci', 'grafana') }).map(
+        (d): KeyResultEvent => ({ type: 'KeyResultMeasured', data: { ...krScope, ...d } }),
+      ),
+    );
+    const defined: KeyResultEvent = { type: 'KeyResultDefined', data: { ...krScope, title: 't', metric: 'm', unit: null, baseline: 0, target: 10, direction: 'INCREASE', kind: 'OUTCOME' } };
+    fc.assert(
+      fc.property(fc.array(reading, { maxLength: 25 }), (readings) => {
+        const events = recorded([defined, ...readings], 'keyResult-k');
+        const doc = events.reduce<KeyResultDoc | null>((d, e) => keyResults.evolve(d, e), null);
+        const last = lastReading([defined, ...readings]);
+        expect({ current: doc?.current, currentAt: doc?.currentAt?.toISOString() ?? null }).toEqual({ current: last?.value ?? null, currentAt: last?.at ?? null });
+        // Measurements never move confidence: it is the latest check-in's, by effective time.
+        const checkIns = readings.filter((r) => r.type === 'CheckInRecorded');
+        const latest = checkIns.reduce<(typeof checkIns)[number] | null>((l, c) => (l === null || Date.parse(c.data.asOf) >= Date.parse(l.data.asOf) ? c : l), null);
+        expect(doc?.confidence).toBe(latest?.data.confidence ?? null);
+      }),
+      { numRuns: 500, seed: 20261210 },
     );
   });
 

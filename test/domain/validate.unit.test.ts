@@ -30,6 +30,7 @@ describe('LIMITS', () => {
       learnings: 20000,
       quarterKey: 32,
       calibrations: 100,
+      source: 100,
     });
     expect(MAX_ABS_METRIC).toBe(1e15);
   });

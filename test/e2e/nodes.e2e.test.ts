@@ -330,6 +330,8 @@ describe('changes are made to the present', () => {
     pauseWebhook: () => ({ id: 'a-webhook' }),
     resumeWebhook: () => ({ id: 'a-webhook' }),
     removeWebhook: () => ({ id: 'a-webhook' }),
+    recordMeasurement: () => ({ input: { keyResultId: ids.kr, value: 1, source: 'ci' } }),
+    carryOverObjective: () => ({ input: { objectiveId: ids.objective, toQuarterId: Q, keyResultIds: [ids.kr] } }),
   };
 
   /** Paths of the ID-typed values in `value` (of GraphQL type `type`). */

@@ -51,6 +51,9 @@ it.each([
   ['a subject with a right-to-left override', ['--sub', 'ada\u202Etxt', '--role', 'admin'], '--sub must be 1-200 characters of printable text'],
   ['an organisation id with a space', ['--sub', 'ada', '--role', 'admin', '--org', 'acme corp'], '--org must be'],
   ['a unit id with a bidirectional isolate', ['--sub', 'mia', '--role', 'member', '--units', 'u1,u\u20662'], '--units must be unit ids'],
+  ['a service without key results', ['--sub', 'ci', '--role', 'service'], 'A service needs --key-results'],
+  ['key results for a role that is not a service', ['--sub', 'mia', '--role', 'member', '--units', 'u1', '--key-results', 'k1'], '--key-results is for services'],
+  ['a key result id with a control character', ['--sub', 'ci', '--role', 'service', '--key-results', 'k1,k\t2'], '--key-results must be key result ids'],
 ])('refuses (exit 2) to mint a token with %s', async (_label, args, message) => {
   const run = await mint(args);
   expect(run.code).toBe(2);

@@ -20,6 +20,8 @@ export const SAMPLE: Record<string, string> = {
   '<function objective id>': '3f1c2a6e-0000-5000-8000-000000000004',
   '<objective id>': '3f1c2a6e-0000-5000-8000-000000000005',
   '<key result id>': '3f1c2a6e-0000-5000-8000-000000000006',
+  '<previous objective id>': '3f1c2a6e-0000-5000-8000-000000000008',
+  '<ci key result id>': '3f1c2a6e-0000-5000-8000-000000000009',
   // From draftObjective's answer, not from the seed.
   '<new objective id>': '3f1c2a6e-0000-5000-8000-000000000007',
   // From addWebhook's answer.

@@ -12,7 +12,7 @@ import {
 } from 'graphql';
 import { blocks, operations } from '../support/readmeExamples';
 import { okrSchema } from '../../schema/build';
-import { COMMAND_COST, EVENT_ROW_COST, FIELD_COSTS, LOG_SCAN_COST, MAX_COST, AS_OF_COST, operationCost } from '../../schema/cost';
+import { BOUNDS, CARRY_OVER_COST, COMMAND_COST, EVENT_ROW_COST, FIELD_COSTS, LOG_SCAN_COST, MAX_COST, AS_OF_COST, QUARTER_FACTS_COST, operationCost } from '../../schema/cost';
 import { queryLimits } from '../../schema/limits';
 
 /**
@@ -127,6 +127,21 @@ describe('the charges', () => {
 
   it('charge each command', () => {
     expect(costOf('mutation { a: closeQuarter(id: "q") { id } b: closeQuarter(id: "r") { id } }')).toBe(2 * (COMMAND_COST + 1));
+    expect(costOf('mutation { recordMeasurement(input: { keyResultId: "k", value: 1, source: "ci" }) { current } }')).toBe(COMMAND_COST + 1);
+  });
+
+  it('charge a carry-over as the streams it may write: the two objectives and each key result carried', () => {
+    expect(CARRY_OVER_COST).toBe(COMMAND_COST * (2 + BOUNDS.keyResultsPerObjective));
+    expect(costOf('mutation { carryOverObjective(input: { objectiveId: "o", toQuarterId: "q" }) { id carriedTo { id } } }')).toBe(
+      CARRY_OVER_COST + 1 + BOUNDS.carriedToPerObjective,
+    );
+  });
+
+  it('charge readings by check-ins and daily measurements per key result: one key result\'s trend is cheap, every one\'s is not', () => {
+    const readings = BOUNDS.checkInsPerKeyResult + BOUNDS.measurementsPerKeyResult;
+    expect(costOf('{ confidenceTrends(quarterId: "q", keyResultId: "k") { readings { value } } }')).toBe(QUARTER_FACTS_COST + 1 * (1 + readings));
+    expect(costOf('{ confidenceTrends(quarterId: "q", unitId: "u") { readings { value } } }')).toBeGreaterThan(MAX_COST);
+    expect(costOf('{ confidenceTrends(quarterId: "q", unitId: "u") { points { value } } }')).toBeLessThanOrEqual(MAX_COST);
   });
 });
 

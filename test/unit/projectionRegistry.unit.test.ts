@@ -16,7 +16,7 @@ const declared = (p: DeclaredProjection<Doc>): EventType[] =>
 describe('projection registry', () => {
   it('covers every read model', () => {
     expect(projections.map((p) => p.name).sort()).toEqual(
-      ['checkIns', 'effort', 'keyResults', 'objectives', 'quarters', 'retrospectives', 'units'].sort(),
+      ['checkIns', 'effort', 'keyResults', 'measurements', 'objectives', 'quarters', 'retrospectives', 'units'].sort(),
     );
   });
 
@@ -35,7 +35,7 @@ describe('projection registry', () => {
   });
 
   it('keeps createsOnly for the projections whose every event makes a fresh document', () => {
-    expect(projections.filter((p) => p.createsOnly).map((p) => p.name).sort()).toEqual(['checkIns', 'retrospectives']);
+    expect(projections.filter((p) => p.createsOnly).map((p) => p.name).sort()).toEqual(['checkIns', 'measurements', 'retrospectives']);
   });
 });
 
