@@ -379,7 +379,7 @@ describe('changes are made to the present', () => {
         tried += 1;
       }
     }
-    expect(tried).toBe(25);
+    expect(tried).toBe(29);
     expect(await t.eventCount()).toBe(before);
   });
 
