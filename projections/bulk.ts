@@ -3,11 +3,12 @@ import type { Doc } from './docs';
 import type { ColumnInfo, ReadModelDeclaration } from './model';
 
 /*
- * A rebuild's fold: one organisation's whole log, in position order, into the rows of every read model
- * table and history table, as COPY text. Nothing is read back and nothing is updated: a version is
- * written once it has ended (its valid_to is the position of the document's next version), and the
- * open versions and current documents when the organisation's log is done. Memory holds one open
- * version per document of the organisation (none for immutable read models, whose rows are final at once).
+ * A rebuild's fold: one organisation's whole log, in position order, into the rows of every read model's
+ * history table, as COPY text. Nothing is read back and nothing is updated: a version is written once it
+ * has ended (its valid_to is the position of the document's next version), and the open versions when the
+ * organisation's log is done. The current tables are then the open versions (src/rebuild.ts copies them
+ * in SQL). Memory holds one open version per document of the organisation (none for immutable read models,
+ * whose rows are final at once).
  */
 
 const ESCAPE = /[\\\t\n\r]/;
@@ -72,7 +73,6 @@ export class BulkFold {
   constructor(private readonly models: readonly ReadModelDeclaration[]) {
     for (const model of models) {
       this.open.set(model.name, new Map());
-      this.pending.set(model.table, []);
       this.pending.set(model.history, []);
     }
   }
@@ -104,7 +104,6 @@ export class BulkFold {
           const doc = model.evolve(null, event);
           if (doc === null) continue;
           const line = copyLine(model, doc);
-          this.push(model.table, line);
           this.push(model.history, line + span(event.position, null));
           continue;
         }
@@ -118,29 +117,25 @@ export class BulkFold {
     }
   }
 
-  /** Ends the organisation: its open versions and current documents join the rows to copy. */
+  /** Ends the organisation: its open versions join the rows to copy. */
   endOrganisation(): void {
     for (const model of this.models) {
       const open = this.open.get(model.name) as Map<string, Open>;
       for (const { doc, from } of open.values()) {
         const line = copyLine(model, doc);
-        this.push(model.table, line);
         this.push(model.history, line + span(from, null));
       }
       open.clear();
     }
   }
 
-  /** Takes the rows waiting to be copied, table by table. */
+  /** Takes the rows waiting to be copied, history table by history table. */
   drain(tableOf: (table: string) => string): CopyRows[] {
     const out: CopyRows[] = [];
     for (const model of this.models) {
       const columns = model.columns.map((c) => c.name);
-      for (const [table, extra] of [[model.table, []], [model.history, ['valid_from', 'valid_to']]] as const) {
-        const lines = this.pending.get(table) as string[];
-        if (lines.length === 0) continue;
-        out.push({ table: tableOf(table), columns: [...columns, ...extra], lines: lines.splice(0) });
-      }
+      const lines = this.pending.get(model.history) as string[];
+      if (lines.length > 0) out.push({ table: tableOf(model.history), columns: [...columns, 'valid_from', 'valid_to'], lines: lines.splice(0) });
     }
     this.pendingCount = 0;
     this.pendingChars = 0;

@@ -195,8 +195,9 @@ async function copyRows(client: Client, batches: readonly CopyRows[]): Promise<v
  * Rebuilds the selected read models' tables (and their history tables) from every organisation's log,
  * online: the new tables are built beside the live ones (`<table>__rebuild`) while readers and appends
  * go on using the live ones. The bulk of the log is folded in memory (projections/bulk.ts) one
- * organisation at a time and COPYed into the new tables, which get their indexes after; the log is read
- * on a second connection meanwhile. The build then catches up with what was appended since, round after
+ * organisation at a time and its versions COPYed into the new history tables; the current tables are
+ * their open versions (one INSERT ... SELECT each); all get their indexes after. The log is read on a
+ * second connection meanwhile. The build then catches up with what was appended since, round after
  * round, until little is left; only then are appends held (a SHARE lock on the head rows, which also
  * waits for appends in flight), the last events folded and the tables swapped (renames, in the same
  * transaction). Appends wait for that last step only (RebuildSummary.lockedMs). A failure rolls
@@ -284,6 +285,14 @@ export async function rebuildProjections(orm: MikroORM, options: RebuildOptions 
       await flush();
       await copying;
       if (copyFailed !== null) throw (copyFailed as { error: unknown }).error;
+      // A document's current row is its open version: the current tables are filled from the history ones.
+      for (const model of models) {
+        const columns = model.columns.map((c) => quoteIdentifier(c.name)).join(', ');
+        await sql.query(
+          `INSERT INTO ${quoteIdentifier(shadowOf(model.table))} (${columns})
+           SELECT ${columns} FROM ${quoteIdentifier(shadowOf(model.history))} WHERE valid_to IS NULL`,
+        );
+      }
       for (const table of tableNames) {
         await indexLike(sql, table, shadowOf(table));
         await sql.query(`ANALYZE ${quoteIdentifier(shadowOf(table))}`);
