@@ -15,11 +15,22 @@ const ESCAPE = /[\\\t\n\r]/;
 const escaped = (text: string): string =>
   ESCAPE.test(text) ? text.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : text;
 
+/** A document's instants are the same Date objects version after version: each is written once. */
+const isoTexts = new WeakMap<Date, string>();
+function iso(date: Date): string {
+  let text = isoTexts.get(date);
+  if (text === undefined) {
+    text = date.toISOString();
+    isoTexts.set(date, text);
+  }
+  return text;
+}
+
 /** How each column's values are written in COPY's text format: \N for null, backslash escapes where text may need them. */
 function encoderOf(column: ColumnInfo): (value: unknown) => string {
   switch (column.sql) {
     case 'timestamptz':
-      return (v) => (v === null || v === undefined ? '\\N' : v instanceof Date ? v.toISOString() : escaped(String(v)));
+      return (v) => (v === null || v === undefined ? '\\N' : v instanceof Date ? iso(v) : escaped(String(v)));
     case 'jsonb':
       return (v) => (v === null || v === undefined ? '\\N' : escaped(JSON.stringify(v)));
     case 'boolean':
@@ -41,12 +52,12 @@ function copyLine(model: ReadModelDeclaration, doc: Doc): string {
     encoders.set(model, columns);
   }
   const values = doc as unknown as Record<string, unknown>;
-  let line = '';
+  const fields = new Array<string>(columns.length);
   for (let i = 0; i < columns.length; i += 1) {
     const column = columns[i] as { property: string; encode: (value: unknown) => string };
-    line += (i === 0 ? '' : '\t') + column.encode(values[column.property]);
+    fields[i] = column.encode(values[column.property]);
   }
-  return line;
+  return fields.join('\t');
 }
 
 const span = (from: number, to: number | null): string => `\t${from}\t${to === null ? '\\N' : to}`;
