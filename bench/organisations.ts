@@ -313,7 +313,7 @@ export async function organisationsBench(
       ...scenarios.map((s) => [s.scenario, s.meanPhaseMs.total, s.meanPhaseMs.streamReads, s.meanPhaseMs.preHead, s.meanPhaseMs.headStatement, s.meanPhaseMs.afterHead, s.meanPhaseMs.other]),
     ]),
     '',
-    `SQL statements per recordCheckIn (MikroORM query log, mean of ${statements.commands} commands): ${statements.perCommand}`,
+    `SQL statements per recordCheckIn (as the ledger sends them on the pool's connections, mean of ${statements.commands} commands): ${statements.perCommand}`,
     table([['statement', 'per command'], ...Object.entries(statements.breakdown).map(([k, v]) => [k, v] as [string, number])]),
     '',
     'The Merkle tree per append',

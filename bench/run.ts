@@ -728,7 +728,7 @@ async function main(): Promise<void> {
       ]),
     );
     out.push('');
-    out.push(`SQL statements per recordCheckIn (MikroORM query log, mean of ${statements.commands} commands): ${statements.perCommand}`);
+    out.push(`SQL statements per recordCheckIn (as the ledger sends them on the pool's connections, mean of ${statements.commands} commands): ${statements.perCommand}`);
     out.push(table([['statement', 'per command'], ...Object.entries(statements.breakdown).map(([k, v]) => [k, v] as [string, number])]));
     out.push('');
     out.push(
