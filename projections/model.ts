@@ -54,7 +54,7 @@ export interface ColumnInfo {
 const PG_INSTANT = /^(\d{4,})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(\.\d+)?(?:(Z)|([+-])(\d\d)(?::?(\d\d))?(?::?(\d\d))?)?( BC)?$/;
 
 /**
- * An instant as PostgreSQL writes timestamptz text ('0001-01-01 00:00:00+00') or to_jsonb gives it
+ * An instant as PostgreSQL writes timestamptz text ('0001-01-01 00:00:00+00') or row_to_json gives it
  * ('2027-01-01T09:00:00.123+00:00'). Parsed by hand: Date's own parser takes years 0-99 for 1900s or 2000s.
  */
 export function parseInstant(text: string): Date {
@@ -111,7 +111,7 @@ export interface ReadModelDeclaration<D extends Doc = Doc> extends DeclaredProje
   readonly order: (a: D, b: D) => number;
   readonly createsOnly: boolean;
   readonly immutable: boolean;
-  /** A row as PostgreSQL returns it (or as to_jsonb gives it; instants may be milliseconds since 1970) as a document. */
+  /** A row as PostgreSQL returns it (or as row_to_json gives it; instants may be milliseconds since 1970) as a document. */
   toDoc(row: Record<string, unknown>): D;
   /** A document as a JSON-ready row keyed by column name (instants as ISO strings). */
   toRow(doc: D): Record<string, unknown>;

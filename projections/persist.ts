@@ -61,7 +61,7 @@ export function documentsTouched(
 }
 
 /**
- * One SELECT over every table touched: rows `(m, d)` with the read model's name and the row as jsonb.
+ * One SELECT over every table touched: rows `(m, d)` with the read model's name and the row as json (row_to_json: cheaper to make than jsonb).
  * Null when nothing needs loading.
  */
 export function loadQuery(
@@ -72,7 +72,7 @@ export function loadQuery(
   const parts: string[] = [];
   const params: unknown[] = [];
   for (const [model, ids] of touched) {
-    parts.push(`SELECT ?::text AS m, to_jsonb(t) AS d FROM ${quoted(tableOf(model.table))} t WHERE t.organisation_id = ? AND t.id = ANY(?::text[])`);
+    parts.push(`SELECT ?::text AS m, row_to_json(t) AS d FROM ${quoted(tableOf(model.table))} t WHERE t.organisation_id = ? AND t.id = ANY(?::text[])`);
     params.push(model.name, organisationId, textArray(ids));
   }
   return parts.length === 0 ? null : { text: parts.join(' UNION ALL '), params };

@@ -59,9 +59,9 @@ export class TableSource implements DocumentSource {
     // One statement: the documents, then their children, each row as JSON with instants in milliseconds.
     const rows = await this.sql.query<{ k: string; d: Record<string, unknown> }>(
       `WITH p AS (SELECT ${selectList(model, 'p')} FROM ${quoted(this.position === null ? model.table : model.history)} p WHERE ${parent.text})
-       SELECT 'p' AS k, to_jsonb(p) AS d FROM p
+       SELECT 'p' AS k, row_to_json(p) AS d FROM p
        UNION ALL
-       SELECT 'c', to_jsonb(c) FROM (SELECT ${selectList(child, 'c')} FROM ${quoted(this.position === null ? child.table : child.history)} c
+       SELECT 'c', row_to_json(c) FROM (SELECT ${selectList(child, 'c')} FROM ${quoted(this.position === null ? child.table : child.history)} c
                                       WHERE ${children.text} AND c.${quoted(childColumn.name)} IN (SELECT id FROM p)) c`,
       [...parent.params, ...children.params],
     );
