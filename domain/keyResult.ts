@@ -10,6 +10,7 @@ import type {
   KeyResultRevised,
   KeyResultScored,
 } from '../events/catalogue';
+import { MANY_PER_STREAM } from '../events/catalogue';
 import { notFound, rejected } from './errors';
 import type { ObjectiveState } from './objective';
 import { assertNotBeforeSettingWindow, assertQuarterOpen, type QuarterState } from './quarter';
@@ -37,8 +38,11 @@ type DefinedKeyResult = Extract<KeyResultState, { status: 'defined' }>;
 
 export const initialKeyResultState: KeyResultState = { status: 'undefined' };
 
-/** Events evolveKeyResult leaves the state unchanged for: loading a key result may skip them. */
-export const KEY_RESULT_STATE_IGNORES = ['CheckInRecorded', 'KeyResultMeasured'] as const;
+/**
+ * Events evolveKeyResult leaves the state unchanged for: loading a key result may skip them. They are
+ * the events a stream holds many of, which the store reads past through an index of the others.
+ */
+export const KEY_RESULT_STATE_IGNORES = MANY_PER_STREAM;
 
 export function evolveKeyResult(state: KeyResultState, event: KeyResultEvent): KeyResultState {
   if (event.type === 'KeyResultDefined') {

@@ -252,6 +252,13 @@ export const SCHEMA_VERSION: { readonly [K in EventType]: number } = {
 /** Every event type, in catalogue order: derived from SCHEMA_VERSION, so it cannot miss one. */
 export const EVENT_TYPES: readonly EventType[] = Object.keys(SCHEMA_VERSION) as EventType[];
 
+/**
+ * The event types a stream holds many of: a key result's check-ins and measurements. A key result's own
+ * state ignores them (domain/keyResult.ts), and the store reads a stream without exactly these through
+ * an index of the other events (events/store.ts, okr_events_stream_facts).
+ */
+export const MANY_PER_STREAM = ['CheckInRecorded', 'KeyResultMeasured'] as const satisfies readonly EventType[];
+
 export type StreamType = 'unit' | 'quarter' | 'objective' | 'keyResult';
 
 /** Stream ids are derived from the aggregate's id; quarters use their human key. */

@@ -1,4 +1,5 @@
 import {
+  MANY_PER_STREAM,
   SCHEMA_VERSION,
   type DomainEvent,
   type EventMetadata,
@@ -147,6 +148,23 @@ const toHead = (row: { position: string; recorded_at: string | Date; frontier: s
     root: rootFromFrontier(frontier),
   };
 };
+
+// A read that leaves out exactly MANY_PER_STREAM goes through an index of every stream's other events
+// (okr_events_stream_facts, Migration20261217000001StreamFacts): it costs what the stream's facts cost,
+// not its check-ins. The index's predicate is this list (test/store.int.test.ts checks the two agree).
+const MANY_PER_STREAM_SQL = MANY_PER_STREAM.map((t) => `'${t}'`).join(', ');
+/** Whether `skipTypes` is exactly MANY_PER_STREAM (the indexed read). */
+const skipsManyPerStream = (skipTypes: readonly string[]): boolean =>
+  skipTypes.length === MANY_PER_STREAM.length && MANY_PER_STREAM.every((t) => skipTypes.includes(t));
+
+/**
+ * The organisation of a stream read, as a value the planner cannot look up in the statistics. Given the
+ * literal, it estimates an organisation the last ANALYZE did not see (a new one, or a small one among
+ * large ones) at one event, finds every index led by organisation_id as good as the stream index, and may
+ * take okr_events_recorded_at, stepping over the organisation's every event to find one stream (2.4 ms at
+ * 2,669 events, growing). As a subquery's value it is estimated as any organisation: the stream index.
+ */
+const ANY_ORGANISATION = '(SELECT ?::text)';
 
 const EVENT_COLUMNS =
   'position, organisation_id, stream_id, stream_version, type, schema_version, data, metadata, recorded_at';
@@ -430,21 +448,22 @@ export class EventStore {
     if (!options.skipTypes?.length) {
       const rows = await sql.query<EventRow>(
         `SELECT ${EVENT_COLUMNS} FROM okr_events
-          WHERE organisation_id = ? AND stream_id = ? ORDER BY stream_version`,
+          WHERE organisation_id = ${ANY_ORGANISATION} AND stream_id = ? ORDER BY stream_version`,
         [organisationId, streamId],
       );
       const events = rows.map(toRecordedEvent);
       return { version: events.at(-1)?.version ?? 0, events };
     }
+    const facts = skipsManyPerStream(options.skipTypes);
     const rows = await sql.query<EventRow & { stream_head: number }>(
       `SELECT s.version AS stream_head, ${EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')}
          FROM okr_streams s
          LEFT JOIN okr_events e
            ON e.organisation_id = s.organisation_id AND e.stream_id = s.stream_id
-          AND e.type <> ALL(?::text[])
-        WHERE s.organisation_id = ? AND s.stream_id = ?
+          AND ${facts ? `e.type NOT IN (${MANY_PER_STREAM_SQL})` : 'e.type <> ALL(?::text[])'}
+        WHERE s.organisation_id = ${ANY_ORGANISATION} AND s.stream_id = ?
         ORDER BY e.stream_version`,
-      [textArray(options.skipTypes), organisationId, streamId],
+      [...(facts ? [] : [textArray(options.skipTypes)]), organisationId, streamId],
     );
     return {
       version: rows[0]?.stream_head ?? 0,
@@ -468,11 +487,13 @@ export class EventStore {
     const rows = await sql.query<EventRow & { ref: number; ref_stream: string | null; stream_head: number | null; idem_command: string | null; idem_hash: string | null; idem_result: unknown }>(
       // Each reference is looked up through the stream's own index (LATERAL ... OFFSET 0: one probe per
       // reference, whatever the statistics say), the `via` ones through the first event of the stream naming them.
-      `WITH refs AS (SELECT * FROM jsonb_to_recordset(?::jsonb) AS r(i int, stream_id text, via text, field text, prefix text, skip text[])),
-            ids AS (SELECT r.i, coalesce(r.stream_id, r.prefix || v.named) AS stream_id, coalesce(r.skip, '{}') AS skip
+      // A reference leaving out exactly MANY_PER_STREAM (`facts`) reads the index of the streams' other
+      // events; the other branch of the UNION is cut off for it by a one-time filter, and the reverse.
+      `WITH refs AS (SELECT * FROM jsonb_to_recordset(?::jsonb) AS r(i int, stream_id text, via text, field text, prefix text, skip text[], facts boolean)),
+            ids AS (SELECT r.i, coalesce(r.stream_id, r.prefix || v.named) AS stream_id, coalesce(r.skip, '{}') AS skip, coalesce(r.facts, false) AS facts
                       FROM refs r
                       LEFT JOIN LATERAL (SELECT f.data ->> r.field AS named FROM okr_events f
-                                          WHERE f.organisation_id = ? AND f.stream_id = r.via AND f.stream_version = 1 OFFSET 0) v ON r.via IS NOT NULL),
+                                          WHERE f.organisation_id = ${ANY_ORGANISATION} AND f.stream_id = r.via AND f.stream_version = 1 OFFSET 0) v ON r.via IS NOT NULL),
             idem AS (SELECT command, request_hash, result FROM okr_idempotency WHERE organisation_id = ? AND actor = ? AND key = ?)
        SELECT ids.i AS ref, ids.stream_id AS ref_stream, s.version AS stream_head,
               ${EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')},
@@ -480,14 +501,17 @@ export class EventStore {
          FROM ids
          LEFT JOIN LATERAL (SELECT version FROM okr_streams WHERE organisation_id = ? AND stream_id = ids.stream_id OFFSET 0) s ON true
          LEFT JOIN LATERAL (SELECT ${EVENT_COLUMNS} FROM okr_events
-                             WHERE organisation_id = ? AND stream_id = ids.stream_id AND type <> ALL(ids.skip) OFFSET 0) e ON true
+                             WHERE organisation_id = ${ANY_ORGANISATION} AND stream_id = ids.stream_id AND ids.facts AND type NOT IN (${MANY_PER_STREAM_SQL})
+                            UNION ALL
+                            SELECT ${EVENT_COLUMNS} FROM okr_events
+                             WHERE organisation_id = ${ANY_ORGANISATION} AND stream_id = ids.stream_id AND NOT ids.facts AND type <> ALL(ids.skip)) e ON true
          LEFT JOIN idem ON ids.i = 0
         ORDER BY ids.i, e.stream_version`,
       [
         JSON.stringify(refs.map((r, i) => ('via' in r
-          ? { i, via: r.via, field: r.field, prefix: r.prefix, skip: r.skipTypes ?? [] }
-          : { i, stream_id: r.streamId, skip: r.skipTypes ?? [] }))),
-        organisationId, organisationId, idempotency?.actor ?? '', idempotency?.key ?? '', organisationId, organisationId,
+          ? { i, via: r.via, field: r.field, prefix: r.prefix, skip: r.skipTypes ?? [], facts: skipsManyPerStream(r.skipTypes ?? []) }
+          : { i, stream_id: r.streamId, skip: r.skipTypes ?? [], facts: skipsManyPerStream(r.skipTypes ?? []) }))),
+        organisationId, organisationId, idempotency?.actor ?? '', idempotency?.key ?? '', organisationId, organisationId, organisationId,
       ],
     );
     const streams: StreamsRead['streams'] = [];

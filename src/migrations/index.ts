@@ -11,6 +11,7 @@ import { Migration20261205000001TemporalReadModels } from './Migration2026120500
 import { Migration20261207000001ReadModelLookups } from './Migration20261207000001ReadModelLookups';
 import { Migration20261215000001Webhooks } from './Migration20261215000001Webhooks';
 import { Migration20261216000001MeasurementsAndCarryOver } from './Migration20261216000001MeasurementsAndCarryOver';
+import { Migration20261217000001StreamFacts } from './Migration20261217000001StreamFacts';
 
 /** Every migration, in order. Listed explicitly so they run the same from TypeScript or compiled code. */
 export const migrations: MigrationObject[] = [
@@ -26,4 +27,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261207000001ReadModelLookups', class: Migration20261207000001ReadModelLookups },
   { name: 'Migration20261215000001Webhooks', class: Migration20261215000001Webhooks },
   { name: 'Migration20261216000001MeasurementsAndCarryOver', class: Migration20261216000001MeasurementsAndCarryOver },
+  { name: 'Migration20261217000001StreamFacts', class: Migration20261217000001StreamFacts },
 ];
