@@ -18,7 +18,8 @@ export interface BenchDatabase {
 const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /**
- * With DATABASE_URL: a fresh `okr_bench_<random>` database on that server, dropped at the end.
+ * With DATABASE_URL: a fresh `okr_bench_<random>` database on that server, dropped at the end (kept, and
+ * its name logged, with BENCH_KEEP_DATABASE=1: to look into a figure afterwards with psql or a profiler).
  * Without: an embedded PostgreSQL in a temporary directory, stopped and removed at the end.
  */
 export async function provisionDatabase(log: (line: string) => void): Promise<BenchDatabase> {
@@ -40,6 +41,7 @@ export async function provisionDatabase(log: (line: string) => void): Promise<Be
       kind: 'DATABASE_URL',
       dataDir: null,
       async release() {
+        if (process.env.BENCH_KEEP_DATABASE === '1') return log(`kept database ${name} (BENCH_KEEP_DATABASE=1): drop it when done`);
         const a = new Client({ connectionString: given });
         await a.connect();
         try {
