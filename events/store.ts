@@ -9,7 +9,7 @@ import {
 import { ConcurrencyError, IdempotencyRace } from './errors';
 import { eventLeafHash, type LeafEvent } from './leaf';
 import { appendLeaves, rootFromFrontier, type Hash } from './merkle';
-import { textArray, type Sql } from './sql';
+import { ANY_ORGANISATION, textArray, type Sql } from './sql';
 import { upcast } from './upcasters';
 
 /**
@@ -157,14 +157,6 @@ const MANY_PER_STREAM_SQL = MANY_PER_STREAM.map((t) => `'${t}'`).join(', ');
 const skipsManyPerStream = (skipTypes: readonly string[]): boolean =>
   skipTypes.length === MANY_PER_STREAM.length && MANY_PER_STREAM.every((t) => skipTypes.includes(t));
 
-/**
- * The organisation of a stream read, as a value the planner cannot look up in the statistics. Given the
- * literal, it estimates an organisation the last ANALYZE did not see (a new one, or a small one among
- * large ones) at one event, finds every index led by organisation_id as good as the stream index, and may
- * take okr_events_recorded_at, stepping over the organisation's every event to find one stream (2.4 ms at
- * 2,669 events, growing). As a subquery's value it is estimated as any organisation: the stream index.
- */
-const ANY_ORGANISATION = '(SELECT ?::text)';
 
 const EVENT_COLUMNS =
   'position, organisation_id, stream_id, stream_version, type, schema_version, data, metadata, recorded_at';

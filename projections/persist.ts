@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '../events/catalogue';
-import { textArray, type Sql } from '../events/sql';
+import { ANY_ORGANISATION, textArray, type Sql } from '../events/sql';
 import type { Doc } from './docs';
 import type { ReadModelDeclaration } from './model';
 import { ALL_READ_MODELS } from './models';
@@ -72,7 +72,7 @@ export function loadQuery(
   const parts: string[] = [];
   const params: unknown[] = [];
   for (const [model, ids] of touched) {
-    parts.push(`SELECT ?::text AS m, row_to_json(t) AS d FROM ${quoted(tableOf(model.table))} t WHERE t.organisation_id = ? AND t.id = ANY(?::text[])`);
+    parts.push(`SELECT ?::text AS m, row_to_json(t) AS d FROM ${quoted(tableOf(model.table))} t WHERE t.organisation_id = ${ANY_ORGANISATION} AND t.id = ANY(?::text[])`);
     params.push(model.name, organisationId, textArray(ids));
   }
   return parts.length === 0 ? null : { text: parts.join(' UNION ALL '), params };
@@ -172,7 +172,7 @@ export function writeCtes(
       params.push(JSON.stringify(docs.map((d) => model.toRow(d))));
     }
     if (removed.length > 0) {
-      ctes.push(`${name}_del AS (DELETE FROM ${table} WHERE organisation_id = ? AND id = ANY(?::text[]))`);
+      ctes.push(`${name}_del AS (DELETE FROM ${table} WHERE organisation_id = ${ANY_ORGANISATION} AND id = ANY(?::text[]))`);
       params.push(organisationId, textArray(removed));
     }
     if (versions.length === 0) return;
@@ -181,7 +181,7 @@ export function writeCtes(
     // quarter, recorded again), so the open version of every id written is closed (an index lookup).
     if (!model.immutable) {
       ctes.push(`${name}_closed AS (UPDATE ${history} h SET valid_to = c.at FROM jsonb_to_recordset(?::jsonb) AS c(id text, at bigint)
-                 WHERE h.organisation_id = ? AND h.id = c.id AND h.valid_to IS NULL)`);
+                 WHERE h.organisation_id = ${ANY_ORGANISATION} AND h.id = c.id AND h.valid_to IS NULL)`);
       params.push(JSON.stringify(closes), organisationId);
     }
     if (rows.length > 0) {

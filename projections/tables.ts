@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { textArray, type Sql } from '../events/sql';
+import { ANY_ORGANISATION, textArray, type Sql } from '../events/sql';
 import type { Doc } from './docs';
 import type { ReadModelDeclaration } from './model';
 import { DocumentReadModel, type DocumentSource, type Where } from './readModel';
@@ -95,7 +95,7 @@ export class TableSource implements DocumentSource {
 
   /** The organisation, fields equal to one of their values, and (at a position) the versions valid there. */
   private conditions<D extends Doc>(model: ReadModelDeclaration<D>, where: readonly (readonly [string, readonly string[]])[], alias: string): { text: string; params: unknown[] } {
-    const conditions = [`${alias}.organisation_id = ?`];
+    const conditions = [`${alias}.organisation_id = ${ANY_ORGANISATION}`];
     const params: unknown[] = [this.organisationId];
     for (const [field, values] of where) {
       const column = model.columns.find((c) => c.property === field);

@@ -9,7 +9,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database';
 /*
  * Review finding: an objective's score is the mean of its key results' scores, summed in the order of
  * the keys of its `keyResultScores` object (projections/models/objectives.ts meanWhenAllScored). The
- * live path folds a document loaded back from jsonb (projections/persist.ts loadQuery: to_jsonb), whose
+ * live path folds a document loaded back from a jsonb column (projections/persist.ts loadQuery), whose
  * keys PostgreSQL sorts (shorter first, then bytewise); the in-memory reference and the rebuild's bulk
  * fold keep JavaScript insertion order (definition order). Floating-point addition is not associative,
  * so the same log gives different scores live, in memory and after a rebuild as soon as key result ids
