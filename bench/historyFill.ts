@@ -16,6 +16,7 @@ import { eventLeafHash } from '../events/leaf';
 import { appendLeaves, type Hash } from '../events/merkle';
 import { EventStore } from '../events/store';
 import { sqlOf } from '../src/database';
+import { databaseUrlOf } from '../src/databaseUrl';
 
 /** The organisation whose history fills the log (the noisy neighbour's attacker reuses it). */
 export const HISTORY_ORG = 'bench-history';
@@ -159,7 +160,7 @@ async function copyInto(client: Client, statement: string, chunks: Iterable<stri
 export async function fill(orm: MikroORM, organisationId = ORG): Promise<Filled> {
   const { rows, streams, team, quarters } = history(organisationId);
   const head = await new EventStore().head(sqlOf(orm.em.fork()), organisationId);
-  const client = new Client({ connectionString: String(orm.config.get('clientUrl')) });
+  const client = new Client({ connectionString: databaseUrlOf(orm) });
   await client.connect();
   try {
     let frontier = head.frontier;

@@ -4,9 +4,29 @@ import { migrations } from './migrations';
 import { sqlOf } from '../projections/sql';
 import { rebuildProjections } from './rebuild';
 
+/**
+ * The URL as WHATWG parses it with a host, or null (a Unix-socket URL such as
+ * `postgresql://okr@/okr?host=/var/run/postgresql`, which MikroORM's own parsing refuses).
+ */
+function hostedUrl(url: string): URL | null {
+  try {
+    const parsed = new URL(url);
+    return parsed.hostname === '' ? null : parsed;
+  } catch {
+    return null;
+  }
+}
+
 export function ormOptions(url: string, overrides: Partial<Options> = {}): Options {
+  const hosted = hostedUrl(url);
+  const { driverOptions, ...rest } = overrides;
+  const driver = (driverOptions ?? {}) as { connection?: Record<string, unknown> };
   return {
-    clientUrl: url,
+    // MikroORM reads host, port, user, password and database from a URL and drops the rest (sslmode,
+    // host=/socket/dir, application_name, options...). node-postgres parses the whole URL as libpq does,
+    // and what it finds there wins over MikroORM's fields: DATABASE_URL means what it says.
+    ...(hosted === null ? { dbName: databaseNameOf(url) } : { clientUrl: url }),
+    driverOptions: { ...driver, connection: { ...driver.connection, connectionString: url } },
     // No entities: every statement is written by hand, and the read models' tables come from their
     // declarations (projections/models/), which test/schema.int.test.ts checks the migrations against.
     entities: [],
@@ -18,8 +38,14 @@ export function ormOptions(url: string, overrides: Partial<Options> = {}): Optio
     debug: false,
     // Migrations report through our logs, not MikroORM's console logger.
     logger: () => undefined,
-    ...overrides,
+    ...rest,
   };
+}
+
+/** The database a URL names (its path), for MikroORM when it cannot parse the URL itself. */
+function databaseNameOf(url: string): string {
+  const path = /^[a-z]+:\/\/[^/?]*\/([^?]*)/i.exec(url)?.[1] ?? '';
+  return decodeURIComponent(path);
 }
 
 export interface DatabaseOptions {

@@ -11,6 +11,7 @@ import type { ReadModelDeclaration } from '../projections/model';
 import { ALL_READ_MODELS } from '../projections/models';
 import { applyToTables } from '../projections/persist';
 import { sqlOfClient } from './clientSql';
+import { databaseUrlOf } from './databaseUrl';
 
 /*
  * `npm run okr -- projections rebuild [name...]`: recomputes read-model tables (and their history
@@ -210,7 +211,7 @@ export async function rebuildProjections(orm: MikroORM, options: RebuildOptions 
   const store = new EventStore();
   const started = performance.now();
   const tableNames = models.flatMap((m) => [m.table, m.history]);
-  const url = String(orm.config.get('clientUrl'));
+  const url = databaseUrlOf(orm);
   const writer = new Client({ connectionString: url });
   const reader = new Client({ connectionString: url });
   await writer.connect();

@@ -26,6 +26,7 @@ import { errorFields, silentLogger, type Logger } from './logger';
 import { Metrics } from './metrics';
 import { contextFactory } from './requestContext';
 import { createWebhooks, type Webhooks } from './webhooks';
+import { databaseUrlOf } from './databaseUrl';
 
 export interface ServerOptions {
   orm: MikroORM;
@@ -150,7 +151,7 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
   const webSocketLimits: WebSocketLimits = { ...DEFAULT_WEBSOCKET_LIMITS, ...options.webSocket };
   const follower = new LogFollower({
     sql: sqlOf(options.orm.em.fork()),
-    listenUrl: String(options.orm.config.get('clientUrl') ?? '') || null,
+    listenUrl: databaseUrlOf(options.orm),
     pollMs: options.followerPollMs,
     logger,
     maxQueuedPerSubscriber: webSocketLimits.maxQueuedEvents,
@@ -196,7 +197,7 @@ export async function createServer(options: ServerOptions): Promise<OkrServer> {
   });
   // Shared rate limits count in PostgreSQL through a small pool of their own, so that checking them
   // never waits behind the requests they admit.
-  const ratePool = limits.rateStore === 'postgres' ? new Pool({ connectionString: String(options.orm.config.get('clientUrl')), max: 4 }) : null;
+  const ratePool = limits.rateStore === 'postgres' ? new Pool({ connectionString: databaseUrlOf(options.orm), max: 4 }) : null;
   const rateStore: RateStore = ratePool ? { kind: 'postgres', pool: ratePool } : { kind: 'memory' };
   const admission = new Admission(limits, rateStore);
   const checkpointKeys = options.checkpointKeys ?? ephemeralCheckpointKeys();
