@@ -5,27 +5,25 @@ import { sqlOf } from '../projections/sql';
 import { rebuildProjections } from './rebuild';
 
 /**
- * The URL as WHATWG parses it with a host, or null (a Unix-socket URL such as
- * `postgresql://okr@/okr?host=/var/run/postgresql`, which MikroORM's own parsing refuses).
+ * Whether MikroORM's own parsing (WHATWG's URL) finds a host in the URL: not in a Unix-socket URL such as
+ * `postgresql://okr@/okr?host=/var/run/postgresql`, which it refuses or reads as no host.
  */
-function hostedUrl(url: string): URL | null {
+function namesHost(url: string): boolean {
   try {
-    const parsed = new URL(url);
-    return parsed.hostname === '' ? null : parsed;
+    return new URL(url).hostname !== '';
   } catch {
-    return null;
+    return false;
   }
 }
 
 export function ormOptions(url: string, overrides: Partial<Options> = {}): Options {
-  const hosted = hostedUrl(url);
   const { driverOptions, ...rest } = overrides;
   const driver = (driverOptions ?? {}) as { connection?: Record<string, unknown> };
   return {
     // MikroORM reads host, port, user, password and database from a URL and drops the rest (sslmode,
     // host=/socket/dir, application_name, options...). node-postgres parses the whole URL as libpq does,
     // and what it finds there wins over MikroORM's fields: DATABASE_URL means what it says.
-    ...(hosted === null ? { dbName: databaseNameOf(url) } : { clientUrl: url }),
+    ...(namesHost(url) ? { clientUrl: url } : { dbName: databaseNameOf(url) }),
     driverOptions: { ...driver, connection: { ...driver.connection, connectionString: url } },
     // No entities: every statement is written by hand, and the read models' tables come from their
     // declarations (projections/models/), which test/schema.int.test.ts checks the migrations against.
