@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { CommandOptions, CommandOutcome } from '../domain/commands';
 import { DomainError } from '../domain/errors';
@@ -16,10 +16,10 @@ import type { ReadModel } from '../projections/readModel';
 import { TableReadModel, TemporalReadModel } from '../projections/tables';
 import { ephemeralCheckpointKeys } from '../src/checkpointKeys';
 import { Commands } from '../src/commands';
-import { openDatabase, ormOptions, sqlOf } from '../src/database';
+import { openDatabase, sqlOf } from '../src/database';
 import { Ledger, type Actor, type CommandSpec, type StreamReader } from '../src/ledger';
 import { migrations } from '../src/migrations';
-import { adminUrl, withClient } from './support/database';
+import { databaseAtMigration, dropDatabases } from './support/database';
 import { legacyKeyResultEvolve } from './support/legacyReadModels';
 
 /*
@@ -42,16 +42,10 @@ const store = new EventStore();
 
 /** A database at the schema before measurements, and an ORM on it (the previous application). */
 async function previousDatabase(label: string): Promise<{ url: string; orm: MikroORM }> {
-  const name = `okr_t_migmeasure${label}_${randomBytes(4).toString('hex')}`;
-  await withClient(adminUrl(), (c) => c.query(`CREATE DATABASE ${name}`));
-  created.push(name);
-  const url = new URL(adminUrl());
-  url.pathname = `/${name}`;
-  const orm = await MikroORM.init(ormOptions(url.toString()));
-  await orm.getMigrator().up({ to: OLD_SCHEMA });
+  const { url, orm } = await databaseAtMigration(`migmeasure${label}`, OLD_SCHEMA, created);
   const index = migrations.findIndex((m) => m.name === OLD_SCHEMA);
   expect((await orm.getMigrator().getExecutedMigrations()).map((m) => m.name)).toEqual(migrations.slice(0, index + 1).map((m) => m.name));
-  return { url: url.toString(), orm };
+  return { url, orm };
 }
 
 /** The read models as the previous application declared them: the tables and columns it had, its fold of check-ins. */
@@ -187,9 +181,7 @@ const pending = async (sql: Sql) => (await sql.query<{ reason: string }>('SELECT
 
 afterAll(async () => {
   await Promise.all(opened.map((orm) => orm.close(true)));
-  await withClient(adminUrl(), async (c) => {
-    for (const name of created) await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  });
+  await dropDatabases(created);
 });
 
 describe('a database whose every check-in gave a value', () => {

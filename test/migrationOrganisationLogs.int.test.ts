@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { adminUrl, withClient } from './support/database';
+import { databaseAtMigration, dropDatabases, withClient } from './support/database';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { verifyLog } from '../events/audit';
 import { streamId, type DomainEvent, type RecordedEvent, type StreamType } from '../events/catalogue';
@@ -34,20 +33,14 @@ const opened: MikroORM[] = [];
 
 /** A new database migrated only up to the schema before per-organisation logs. */
 async function oldDatabase(label: string): Promise<string> {
-  const name = `okr_t_migorg${label}_${randomBytes(4).toString('hex')}`;
-  await withClient(adminUrl(), (c) => c.query(`CREATE DATABASE ${name}`));
-  created.push(name);
-  const url = new URL(adminUrl());
-  url.pathname = `/${name}`;
-  const orm = await MikroORM.init(ormOptions(url.toString(), { pool: { min: 0, max: 1 } }));
+  const { url, orm } = await databaseAtMigration(`migorg${label}`, OLD_SCHEMA, created, { pool: { min: 0, max: 1 } });
   try {
-    await orm.getMigrator().up({ to: OLD_SCHEMA });
     const done = (await orm.getMigrator().getExecutedMigrations()).map((m) => m.name);
     expect(done).toEqual(migrations.slice(0, 7).map((m) => m.name));
   } finally {
     await orm.close(true);
   }
-  return url.toString();
+  return url;
 }
 
 /** Opens the database as the application does, which runs the remaining migration. */
@@ -172,9 +165,7 @@ const commandsFor = (orm: MikroORM, organisationId: string): Commands =>
 
 afterAll(async () => {
   await Promise.all(opened.map((orm) => orm.close(true)));
-  await withClient(adminUrl(), async (c) => {
-    for (const name of created) await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  });
+  await dropDatabases(created);
 });
 
 describe('a database filled at the old schema', () => {

@@ -1,5 +1,5 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { adminUrl, withClient } from './support/database';
+import { randomUUID } from 'node:crypto';
+import { databaseAtMigration, dropDatabases } from './support/database';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { CommandOptions, CommandOutcome } from '../domain/commands';
 import { DomainError } from '../domain/errors';
@@ -15,7 +15,7 @@ import type { ReadModel } from '../projections/readModel';
 import { TableReadModel, TemporalReadModel } from '../projections/tables';
 import { ephemeralCheckpointKeys } from '../src/checkpointKeys';
 import { Commands } from '../src/commands';
-import { openDatabase, ormOptions, sqlOf } from '../src/database';
+import { openDatabase, sqlOf } from '../src/database';
 import { Ledger, type Actor, type CommandSpec, type StreamReader } from '../src/ledger';
 import { migrations } from '../src/migrations';
 import { applyToCurrentTablesOnly } from './support/legacyReadModels';
@@ -41,16 +41,10 @@ const store = new EventStore();
 
 /** A new database at the schema before temporal read models, and an ORM on it (the old application). */
 async function oldDatabase(label: string): Promise<{ url: string; orm: MikroORM }> {
-  const name = `okr_t_migtemporal${label}_${randomBytes(4).toString('hex')}`;
-  await withClient(adminUrl(), (c) => c.query(`CREATE DATABASE ${name}`));
-  created.push(name);
-  const url = new URL(adminUrl());
-  url.pathname = `/${name}`;
-  const orm = await MikroORM.init(ormOptions(url.toString()));
-  await orm.getMigrator().up({ to: OLD_SCHEMA });
+  const { url, orm } = await databaseAtMigration(`migtemporal${label}`, OLD_SCHEMA, created);
   expect((await orm.getMigrator().getExecutedMigrations()).map((m) => m.name)).toEqual(migrations.slice(0, 8).map((m) => m.name));
   expect(await tableExists(sqlOf(orm.em.fork()), 'okr_units_history')).toBe(false);
-  return { url: url.toString(), orm };
+  return { url, orm };
 }
 const tableExists = async (sql: Sql, table: string): Promise<boolean> =>
   (await sql.query<{ t: string | null }>('SELECT to_regclass(?)::text AS t', [table]))[0]?.t != null;
@@ -228,9 +222,7 @@ const pending = async (sql: Sql) => (await sql.query<{ reason: string }>('SELECT
 
 afterAll(async () => {
   await Promise.all(opened.map((orm) => orm.close(true)));
-  await withClient(adminUrl(), async (c) => {
-    for (const name of created) await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  });
+  await dropDatabases(created);
 });
 
 describe('a database filled before temporal read models', () => {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import type { MikroORM } from '@mikro-orm/postgresql';
+import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { verifyLog } from '../../events/audit';
 import type { CheckpointKeys } from '../../src/checkpointKeys';
-import { openDatabase, sqlOf } from '../../src/database';
+import { openDatabase, ormOptions, sqlOf } from '../../src/database';
 import type { Sql } from '../../events/sql';
 
 /** The server's admin database, where test databases are created and dropped. */
@@ -84,4 +84,32 @@ export async function withClient<T>(url: string, work: (c: Client) => Promise<T>
   const c = new Client({ connectionString: url });
   await c.connect();
   return work(c).finally(() => c.end());
+}
+
+/**
+ * A database at an older schema, for the migration tests: made on the test server (its name added to
+ * `created` at once, for dropDatabases), then migrated by the application's own migrator up to
+ * `migration` and no further. The ORM on it is the caller's to close.
+ */
+export async function databaseAtMigration(
+  label: string,
+  migration: string,
+  created: string[],
+  overrides: Partial<Options> = {},
+): Promise<{ url: string; orm: MikroORM }> {
+  const name = `okr_t_${label}_${randomBytes(4).toString('hex')}`;
+  await withClient(adminUrl(), (c) => c.query(`CREATE DATABASE ${name}`));
+  created.push(name);
+  const url = new URL(adminUrl());
+  url.pathname = `/${name}`;
+  const orm = await MikroORM.init(ormOptions(url.toString(), overrides));
+  await orm.getMigrator().up({ to: migration });
+  return { url: url.toString(), orm };
+}
+
+/** Drops the databases databaseAtMigration made, whoever is still connected. */
+export async function dropDatabases(names: readonly string[]): Promise<void> {
+  await withClient(adminUrl(), async (c) => {
+    for (const name of names) await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  });
 }
